@@ -1,0 +1,49 @@
+# SMMS: the two commands are `make run` (the product, with demo data) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install messages lint typecheck migrate demo clean help
+
+help:
+	@echo "make run    start dashboard + Celery worker + beat with demo data on http://127.0.0.1:$(PORT)/"
+	@echo "make test   run linters, type checks and the test suite against PostgreSQL and Redis"
+
+# The virtualenv is rebuilt whenever the declared or locked dependencies change.
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SMMS needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Compile the translations with polib: no GNU gettext needed on a fresh machine.
+messages: install
+	$(PY) scripts/compile_messages.py
+
+migrate: messages
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	$(PY) scripts/devrun.py --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	DJANGO_SETTINGS_MODULE=smms.settings.test $(VENV)/bin/mypy */services.py */selectors.py
+
+test: messages lint typecheck
+	DJANGO_SETTINGS_MODULE=smms.settings.test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=smms.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

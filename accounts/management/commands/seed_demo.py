@@ -1,0 +1,100 @@
+"""Load the demo organization: members of every role, teams, groups and social accounts. Idempotent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import AccountGroup, Membership, Organization, Platform, SocialAccount, Team, User
+from accounts.roles import Role
+
+DEMO_PASSWORD = "smms-demo-2026"  # noqa: S105 -- printed demo login, refused in production
+ORG_NAME = "Maison Lumière"
+
+PEOPLE = [
+    ("owner@demo.smms.test", "Camille", "Durand", Role.OWNER, "fr"),
+    ("lead@demo.smms.test", "Hugo", "Martin", Role.TEAM_LEAD, "fr"),
+    ("agent1@demo.smms.test", "Léa", "Bernard", Role.COMMUNITY_MANAGER, "fr"),
+    ("agent2@demo.smms.test", "Sam", "Taylor", Role.COMMUNITY_MANAGER, "en"),
+    ("analyst@demo.smms.test", "Noah", "Petit", Role.ANALYST, "en"),
+]
+
+ACCOUNTS = [
+    # platform, handle, display name, groups
+    (Platform.X, "maisonlumiere", "Maison Lumière", ["Corporate", "France"]),
+    (Platform.X, "maisonlumiere_uk", "Maison Lumière UK", ["United Kingdom"]),
+    (Platform.FACEBOOK, "maisonlumiere.fr", "Maison Lumière France", ["France"]),
+    (Platform.FACEBOOK, "maisonlumiere.uk", "Maison Lumière UK", ["United Kingdom"]),
+    (Platform.INSTAGRAM, "maisonlumiere", "Maison Lumière", ["Corporate", "France"]),
+    (Platform.INSTAGRAM, "maisonlumiere_paris", "Lumière Paris", ["France"]),
+    (Platform.MASTODON, "maisonlumiere@mastodon.social", "Maison Lumière", ["Corporate"]),
+    (Platform.BLUESKY, "maisonlumiere.bsky.social", "Maison Lumière", ["Corporate", "France"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo organization and print its logins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "SMMS_DEMO_DATA_ALLOWED", False):
+            raise CommandError("Demo data is disabled in these settings (SMMS_DEMO_DATA_ALLOWED).")
+        with transaction.atomic():
+            users = {}
+            for email, first, last, _role, lang in PEOPLE:
+                user, created = User.objects.get_or_create(
+                    email=email, defaults={"first_name": first, "last_name": last, "language": lang}
+                )
+                if created:
+                    user.set_password(DEMO_PASSWORD)
+                    user.save(update_fields=["password"])
+                users[email] = user
+            org = Organization.objects.filter(name=ORG_NAME).first()
+            if org is None:
+                org = services.organization_create(name=ORG_NAME, owner=users[PEOPLE[0][0]])
+            members = {}
+            for email, _f, _l, role, _lang in PEOPLE:
+                members[email], _ = Membership.objects.get_or_create(
+                    organization=org, user=users[email], defaults={"role": role}
+                )
+            care, _ = Team.objects.get_or_create(
+                organization=org, name="Customer care", defaults={"description": "Replies within the hour"}
+            )
+            care.members.set(
+                [
+                    members["lead@demo.smms.test"],
+                    members["agent1@demo.smms.test"],
+                    members["agent2@demo.smms.test"],
+                ]
+            )
+            fr_team, _ = Team.objects.get_or_create(
+                organization=org, name="Équipe France", defaults={"description": "French-speaking markets"}
+            )
+            fr_team.members.set([members["lead@demo.smms.test"], members["agent1@demo.smms.test"]])
+            for i, (platform, handle, name, group_names) in enumerate(ACCOUNTS):
+                account, created = SocialAccount.objects.get_or_create(
+                    organization=org,
+                    platform=platform,
+                    remote_id=f"demo-{platform}-{i}",
+                    defaults={
+                        "handle": handle,
+                        "display_name": name,
+                        # Placeholders until the connectors' OAuth flow stores real tokens.
+                        "access_token": f"demo-access-{platform}-{i}",
+                        "refresh_token": f"demo-refresh-{platform}-{i}",
+                        "token_expires_at": timezone.now() + timedelta(days=30),
+                        "scopes": ["read", "write"],
+                        "connected_by": users[PEOPLE[0][0]],
+                    },
+                )
+                for group_name in group_names:
+                    group, _ = AccountGroup.objects.get_or_create(organization=org, name=group_name)
+                    group.accounts.add(account)
+        self.stdout.write(self.style.SUCCESS(f"Demo organization “{org.name}” is ready. Sign in with:"))
+        for email, _first, _last, role, _lang in PEOPLE:
+            self.stdout.write(f"  {Role(role).label:<28} {email:<28} password: {DEMO_PASSWORD}")

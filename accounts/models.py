@@ -1,0 +1,262 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from smms.lib.crypto import EncryptedTextField
+
+from .roles import Role
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class EmailUserManager(UserManager["User"]):
+    def _create_user_object(self, username, email, password, **extra_fields):  # type: ignore[no-untyped-def]
+        email = self.normalize_email(email or username)
+        user = self.model(email=email, **extra_fields)
+        user.password = ""
+        if password:
+            user.set_password(password)
+        return user
+
+    def create_user(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        user = self._create_user_object(None, email, password, **extra_fields)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self.create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person. Signs in with an e-mail address; works in one or more organizations."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(_("e-mail address"), unique=True)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris", validators=[validate_timezone])
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = EmailUserManager()  # type: ignore[misc]
+
+    class Meta:
+        constraints = [
+            # Sign-in looks users up by e-mail case-insensitively; two spellings must not both exist.
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Organization(models.Model):
+    """The tenant: a brand or agency. Every piece of data belongs to exactly one organization."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="accounts_membership_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="accounts_membership_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class Invitation(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    # The link's token: looked up by its sha256, kept encrypted only so a worker can (re)send the e-mail.
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_encrypted = EncryptedTextField()
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per address and organization (re-inviting revokes the older one).
+            models.UniqueConstraint(
+                Lower("email"),
+                "organization",
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_one_open_per_email",
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="accounts_invitation_role"),
+        ]
+        indexes = [
+            # invitations_send_pending: open invitations not yet e-mailed.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True, accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class Team(models.Model):
+    """A group of members; moderation queues are assigned to teams."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("name"), max_length=80)
+    description = models.CharField(_("description"), max_length=240, blank=True)
+    members = models.ManyToManyField(Membership, related_name="teams", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="accounts_team_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Platform(models.TextChoices):
+    X = "x", "X"
+    FACEBOOK = "facebook", "Facebook"
+    INSTAGRAM = "instagram", "Instagram"
+    MASTODON = "mastodon", "Mastodon"
+    BLUESKY = "bluesky", "Bluesky"
+    LINKEDIN = "linkedin", "LinkedIn"
+    YOUTUBE = "youtube", "YouTube"
+    REDDIT = "reddit", "Reddit"
+
+
+class SocialAccountStatus(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
+    DISCONNECTED = "disconnected", _("Disconnected")
+
+
+class SocialAccount(models.Model):
+    """One account, page or profile on a network that the organization manages."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="social_accounts")
+    platform = models.CharField(_("network"), max_length=16, choices=Platform.choices)
+    remote_id = models.CharField(_("remote id"), max_length=128)
+    handle = models.CharField(_("handle"), max_length=128)
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    access_token = EncryptedTextField(_("access token"), blank=True)
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True)
+    token_expires_at = models.DateTimeField(_("token expires at"), null=True, blank=True)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=SocialAccountStatus.choices, default=SocialAccountStatus.CONNECTED
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["platform", "handle"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "platform", "remote_id"], name="accounts_socialaccount_unique_remote"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SocialAccountStatus.values),
+                name="accounts_socialaccount_status",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(platform__in=Platform.values), name="accounts_socialaccount_platform"
+            ),
+        ]
+        indexes = [
+            # Token refresh sweep: connected accounts whose token expires soon.
+            models.Index(
+                fields=["token_expires_at"],
+                condition=models.Q(status="connected"),
+                name="accounts_sa_expiring",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} @{self.handle}"
+
+
+class AccountGroup(models.Model):
+    """Accounts grouped by brand, region or language ("all French accounts")."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="account_groups")
+    name = models.CharField(_("name"), max_length=80)
+    description = models.CharField(_("description"), max_length=240, blank=True)
+    accounts = models.ManyToManyField(SocialAccount, related_name="groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="accounts_accountgroup_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """An organization API key. Only a prefix (to find it) and a hash (to check it) are stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

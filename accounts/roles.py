@@ -1,0 +1,82 @@
+"""Roles and what each may do: the one place where permissions are decided.
+
+Views use ``accounts.permissions`` (mixins/decorators) and the API uses ``smms.api.permissions``; both ask
+``role_allows`` here, so a rule changes in one line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    TEAM_LEAD = "team_lead", _("Team lead")
+    COMMUNITY_MANAGER = "community_manager", _("Community manager")
+    ANALYST = "analyst", _("Analyst (read-only)")
+
+
+class Perm(StrEnum):
+    VIEW = "view"  # see the organization's dashboards, accounts and conversations
+    MANAGE_ORGANIZATION = "manage_organization"  # rename, delete, transfer ownership
+    MANAGE_MEMBERS = "manage_members"  # invite, change roles, remove
+    MANAGE_TEAMS = "manage_teams"
+    MANAGE_SOCIAL_ACCOUNTS = "manage_social_accounts"  # connect, disconnect, edit
+    MANAGE_ACCOUNT_GROUPS = "manage_account_groups"
+    MANAGE_API_KEYS = "manage_api_keys"
+    ASSIGN_CONVERSATIONS = "assign_conversations"
+    REPLY_CONVERSATIONS = "reply_conversations"
+    COMPOSE_POSTS = "compose_posts"
+    APPROVE_POSTS = "approve_posts"
+    MANAGE_TOPICS = "manage_topics"
+
+
+_WORK = {Perm.VIEW, Perm.REPLY_CONVERSATIONS, Perm.COMPOSE_POSTS}
+_LEAD = _WORK | {Perm.MANAGE_TEAMS, Perm.ASSIGN_CONVERSATIONS, Perm.APPROVE_POSTS, Perm.MANAGE_TOPICS}
+_ADMIN = _LEAD | {
+    Perm.MANAGE_MEMBERS,
+    Perm.MANAGE_SOCIAL_ACCOUNTS,
+    Perm.MANAGE_ACCOUNT_GROUPS,
+    Perm.MANAGE_API_KEYS,
+}
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.OWNER: frozenset(Perm),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.TEAM_LEAD: frozenset(_LEAD),
+    Role.COMMUNITY_MANAGER: frozenset(_WORK),
+    Role.ANALYST: frozenset({Perm.VIEW}),
+}
+
+# Roles a member may hand out: nobody grants more than they hold, and only owners create owners.
+ASSIGNABLE_ROLES: dict[str, tuple[str, ...]] = {
+    Role.OWNER: tuple(Role.values),
+    Role.ADMIN: (Role.ADMIN, Role.TEAM_LEAD, Role.COMMUNITY_MANAGER, Role.ANALYST),
+}
+
+
+def role_allows(role: str | None, perm: Perm) -> bool:
+    if role is None:
+        return False
+    return perm in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+class Scope(StrEnum):
+    """API-key scopes: ``<area>:read`` allows safe methods, ``<area>:write`` allows changes."""
+
+    ACCOUNTS_READ = "accounts:read"
+    ACCOUNTS_WRITE = "accounts:write"
+    MEMBERS_READ = "members:read"
+    MEMBERS_WRITE = "members:write"
+
+
+SCOPE_LABELS = {
+    Scope.ACCOUNTS_READ: _("Read social accounts and groups"),
+    Scope.ACCOUNTS_WRITE: _("Change social accounts and groups"),
+    Scope.MEMBERS_READ: _("Read members"),
+    Scope.MEMBERS_WRITE: _("Change members"),
+}

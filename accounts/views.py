@@ -1,0 +1,405 @@
+"""Dashboard views of the accounts app: thin, each parses input, calls one service or selector, renders."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from smms.errors import DomainError, Forbidden
+
+from . import selectors, services
+from .forms import (
+    AcceptInvitationForm,
+    AccountGroupForm,
+    ApiKeyForm,
+    InviteForm,
+    OrganizationForm,
+    ProfileForm,
+    RoleForm,
+    SocialAccountForm,
+    TeamForm,
+)
+from .middleware import SESSION_ORG_KEY
+from .models import Platform, SocialAccountStatus
+from .permissions import org_required
+from .roles import SCOPE_LABELS, Perm
+
+
+def _attach_error(form: Form, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(fallback)
+
+
+# --- dashboard --------------------------------------------------------------------------------------------
+@org_required(Perm.VIEW)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    org = request.org  # type: ignore[attr-defined]
+    context = selectors.social_account_summary(org=org)
+    context["member_count"] = selectors.member_list(org=org).count()
+    context["team_count"] = selectors.team_list(org=org).count()
+    return render(request, "accounts/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def organization_switch(request: HttpRequest) -> HttpResponse:
+    try:
+        org_id = int(request.POST.get("organization", ""))
+    except ValueError:
+        org_id = 0
+    membership = selectors.membership_get_for_user(user=request.user, organization_id=org_id)  # type: ignore[arg-type]
+    request.session[SESSION_ORG_KEY] = membership.organization_id
+    return _back(request, reverse("dashboard"))
+
+
+@login_required
+def organization_new(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        org = services.organization_create(name=form.cleaned_data["name"], owner=request.user)  # type: ignore[arg-type]
+        request.session[SESSION_ORG_KEY] = org.id
+        messages.success(request, _("Organization created."))
+        return redirect("dashboard")
+    return render(request, "accounts/organization_new.html", {"form": form})
+
+
+# --- profile ----------------------------------------------------------------------------------------------
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    initial = {
+        "first_name": user.first_name,  # type: ignore[union-attr]
+        "last_name": user.last_name,  # type: ignore[union-attr]
+        "language": user.language,  # type: ignore[union-attr]
+        "timezone": user.timezone,  # type: ignore[union-attr]
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        user.first_name = form.cleaned_data["first_name"]  # type: ignore[union-attr]
+        user.last_name = form.cleaned_data["last_name"]  # type: ignore[union-attr]
+        user.save(update_fields=["first_name", "last_name"])  # type: ignore[union-attr]
+        services.user_update_preferences(
+            user=user,  # type: ignore[arg-type]
+            language=form.cleaned_data["language"],
+            timezone_name=form.cleaned_data["timezone"],
+        )
+        messages.success(request, _("Profile saved."))
+        return redirect("profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    try:
+        services.user_update_preferences(user=request.user, language=request.POST.get("language", ""))  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _back(request, reverse("dashboard"))
+
+
+# --- settings ---------------------------------------------------------------------------------------------
+@org_required(Perm.VIEW)
+def settings_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/settings/index.html")
+
+
+@org_required(Perm.MANAGE_MEMBERS)
+def members(request: HttpRequest) -> HttpResponse:
+    actor = request.membership  # type: ignore[attr-defined]
+    form = InviteForm(request.POST or None, actor_role=actor.role)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_create(actor=actor, **form.cleaned_data)
+        except DomainError as exc:
+            _attach_error(form, exc)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            return redirect("members")
+    return render(
+        request,
+        "accounts/settings/members.html",
+        {
+            "form": form,
+            "members": selectors.member_list(org=request.org),  # type: ignore[attr-defined]
+            "invitations": selectors.invitation_list_open(org=request.org),  # type: ignore[attr-defined]
+            "role_form": RoleForm(actor_role=actor.role),
+        },
+    )
+
+
+@org_required(Perm.MANAGE_MEMBERS)
+@require_POST
+def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
+    actor = request.membership  # type: ignore[attr-defined]
+    member = selectors.member_get(org=request.org, membership_id=member_id)  # type: ignore[attr-defined]
+    form = RoleForm(request.POST, actor_role=actor.role)
+    if not form.is_valid():
+        messages.error(request, _("Choose a role you may give."))
+        return redirect("members")
+    try:
+        services.membership_change_role(membership=member, role=form.cleaned_data["role"], actor=actor)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Role of %(user)s changed.") % {"user": member.user})
+    return redirect("members")
+
+
+@org_required(Perm.MANAGE_MEMBERS)
+@require_POST
+def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
+    member = selectors.member_get(org=request.org, membership_id=member_id)  # type: ignore[attr-defined]
+    try:
+        services.membership_remove(membership=member, actor=request.membership)  # type: ignore[attr-defined]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(user)s was removed.") % {"user": member.user})
+    return redirect("members")
+
+
+@org_required(Perm.MANAGE_MEMBERS)
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = selectors.invitation_get(org=request.org, invitation_id=invitation_id)  # type: ignore[attr-defined]
+    services.invitation_revoke(invitation=invitation, actor=request.membership)  # type: ignore[attr-defined]
+    messages.success(request, _("Invitation revoked."))
+    return redirect("members")
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = selectors.invitation_get_open_by_token(token=token)
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            if request.user.is_authenticated:
+                membership = services.invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
+            elif form.is_valid():
+                membership = services.invitation_accept_new_user(
+                    token=token,
+                    first_name=form.cleaned_data["first_name"],
+                    last_name=form.cleaned_data["last_name"],
+                    password=form.cleaned_data["password1"],
+                )
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            else:
+                membership = None
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        except Forbidden as exc:
+            messages.error(request, str(exc))
+        else:
+            if membership is not None:
+                request.session[SESSION_ORG_KEY] = membership.organization_id
+                messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization})
+                return redirect("dashboard")
+    return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "form": form})
+
+
+@org_required(Perm.MANAGE_TEAMS)
+def teams(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None, org=request.org)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_save(
+                actor=request.membership,  # type: ignore[attr-defined]
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                member_ids=form.cleaned_data["members"],
+            )
+        except DomainError as exc:
+            _attach_error(form, exc)
+        else:
+            messages.success(request, _("Team created."))
+            return redirect("teams")
+    return render(
+        request,
+        "accounts/settings/teams.html",
+        {"form": form, "teams": selectors.team_list(org=request.org)},  # type: ignore[attr-defined]
+    )
+
+
+@org_required(Perm.MANAGE_TEAMS)
+def team_edit(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = selectors.team_get(org=request.org, team_id=team_id)  # type: ignore[attr-defined]
+    initial = {
+        "name": team.name,
+        "description": team.description,
+        "members": [m.id for m in team.members.all()],
+    }
+    form = TeamForm(request.POST or None, org=request.org, initial=initial)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_save(
+                actor=request.membership,  # type: ignore[attr-defined]
+                team=team,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                member_ids=form.cleaned_data["members"],
+            )
+        except DomainError as exc:
+            _attach_error(form, exc)
+        else:
+            messages.success(request, _("Team saved."))
+            return redirect("teams")
+    return render(request, "accounts/settings/team_edit.html", {"form": form, "team": team})
+
+
+@org_required(Perm.MANAGE_TEAMS)
+@require_POST
+def team_delete(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = selectors.team_get(org=request.org, team_id=team_id)  # type: ignore[attr-defined]
+    services.team_delete(team=team, actor=request.membership)  # type: ignore[attr-defined]
+    messages.success(request, _("Team deleted."))
+    return redirect("teams")
+
+
+@org_required(Perm.MANAGE_ACCOUNT_GROUPS)
+def groups(request: HttpRequest) -> HttpResponse:
+    form = AccountGroupForm(request.POST or None, org=request.org)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_group_save(
+                actor=request.membership,  # type: ignore[attr-defined]
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                account_ids=form.cleaned_data["accounts"],
+            )
+        except DomainError as exc:
+            _attach_error(form, exc)
+        else:
+            messages.success(request, _("Group created."))
+            return redirect("groups")
+    return render(
+        request,
+        "accounts/settings/groups.html",
+        {"form": form, "groups": selectors.account_group_list(org=request.org)},  # type: ignore[attr-defined]
+    )
+
+
+@org_required(Perm.MANAGE_ACCOUNT_GROUPS)
+def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = selectors.account_group_get(org=request.org, group_id=group_id)  # type: ignore[attr-defined]
+    initial = {
+        "name": group.name,
+        "description": group.description,
+        "accounts": [a.id for a in group.accounts.all()],
+    }
+    form = AccountGroupForm(request.POST or None, org=request.org, initial=initial)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_group_save(
+                actor=request.membership,  # type: ignore[attr-defined]
+                group=group,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                account_ids=form.cleaned_data["accounts"],
+            )
+        except DomainError as exc:
+            _attach_error(form, exc)
+        else:
+            messages.success(request, _("Group saved."))
+            return redirect("groups")
+    return render(request, "accounts/settings/group_edit.html", {"form": form, "group": group})
+
+
+@org_required(Perm.MANAGE_ACCOUNT_GROUPS)
+@require_POST
+def group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = selectors.account_group_get(org=request.org, group_id=group_id)  # type: ignore[attr-defined]
+    services.account_group_delete(group=group, actor=request.membership)  # type: ignore[attr-defined]
+    messages.success(request, _("Group deleted."))
+    return redirect("groups")
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+def social_accounts(request: HttpRequest) -> HttpResponse:
+    platform = request.GET.get("platform") or None
+    status = request.GET.get("status") or None
+    accounts = selectors.social_account_list(org=request.org, platform=platform, status=status)  # type: ignore[attr-defined]
+    context = {
+        "accounts": accounts,
+        "platforms": Platform.choices,
+        "statuses": SocialAccountStatus.choices,
+        "platform": platform,
+        "status": status,
+    }
+    template = "accounts/settings/partials/account_rows.html" if request.htmx else "accounts/settings/accounts.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+def social_account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = selectors.social_account_get(org=request.org, account_id=account_id)  # type: ignore[attr-defined]
+    initial = {"display_name": account.display_name, "groups": [g.id for g in account.groups.all()]}
+    form = SocialAccountForm(request.POST or None, org=request.org, initial=initial)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.social_account_update(
+                account=account,
+                actor=request.membership,  # type: ignore[attr-defined]
+                display_name=form.cleaned_data["display_name"],
+                group_ids=form.cleaned_data["groups"],
+            )
+        except DomainError as exc:
+            _attach_error(form, exc)
+        else:
+            messages.success(request, _("Account saved."))
+            return redirect("social_accounts")
+    return render(request, "accounts/settings/account_edit.html", {"form": form, "account": account})
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+@require_POST
+def social_account_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = selectors.social_account_get(org=request.org, account_id=account_id)  # type: ignore[attr-defined]
+    services.social_account_disconnect(account=account, actor=request.membership)  # type: ignore[attr-defined]
+    messages.success(request, _("%(account)s is disconnected.") % {"account": account})
+    return redirect("social_accounts")
+
+
+@org_required(Perm.MANAGE_API_KEYS)
+def api_keys(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _key, new_key = services.api_key_create(actor=request.membership, **form.cleaned_data)  # type: ignore[attr-defined]
+        except DomainError as exc:
+            _attach_error(form, exc)
+        else:
+            form = ApiKeyForm()
+    return render(
+        request,
+        "accounts/settings/api_keys.html",
+        {
+            "form": form,
+            "new_key": new_key,
+            "keys": selectors.api_key_list(org=request.org),  # type: ignore[attr-defined]
+            "scope_labels": SCOPE_LABELS,
+        },
+    )
+
+
+@org_required(Perm.MANAGE_API_KEYS)
+@require_POST
+def api_key_revoke(request: HttpRequest, api_key_id: int) -> HttpResponse:
+    key = selectors.api_key_get(org=request.org, api_key_id=api_key_id)  # type: ignore[attr-defined]
+    services.api_key_revoke(api_key=key, actor=request.membership)  # type: ignore[attr-defined]
+    messages.success(request, _("API key revoked."))
+    return redirect("api_keys")

@@ -1,0 +1,1 @@
+"""Admin registrations of analytics (none yet: it has no models)."""

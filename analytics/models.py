@@ -1,0 +1,1 @@
+"""Models of analytics: Figures from conversations, sentiment per language, KPIs."""

@@ -1,0 +1,1 @@
+"""Writes of analytics: keyword-only functions named <noun>_<verb>, see STYLE.md."""

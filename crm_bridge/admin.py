@@ -1,0 +1,1 @@
+"""Admin registrations of crm_bridge (none yet: it has no models)."""

@@ -1,0 +1,1 @@
+"""Models of crm_bridge: Link social people to CRM contacts; signed webhooks."""

@@ -1,0 +1,1 @@
+"""Admin registrations of listening (none yet: it has no models)."""

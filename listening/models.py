@@ -1,0 +1,1 @@
+"""Models of listening: Keyword monitoring, mentions and fire alerts."""

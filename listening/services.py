@@ -1,0 +1,1 @@
+"""Writes of listening: keyword-only functions named <noun>_<verb>, see STYLE.md."""

@@ -1,0 +1,1 @@
+"""Admin registrations of moderation (none yet: it has no models)."""

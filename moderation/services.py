@@ -1,0 +1,1 @@
+"""Writes of moderation: keyword-only functions named <noun>_<verb>, see STYLE.md."""

@@ -1,0 +1,1 @@
+"""Admin registrations of publishing (none yet: it has no models)."""

@@ -1,0 +1,1 @@
+"""Models of publishing: Compose, approve, schedule and publish posts; campaigns."""

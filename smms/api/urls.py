@@ -1,0 +1,12 @@
+"""Every /api/v1/ route. A SimpleRouter: no format-suffix routes, one URL per resource."""
+
+from rest_framework.routers import SimpleRouter
+
+from accounts.api import views as account_views
+
+router = SimpleRouter()
+router.register("social-accounts", account_views.SocialAccountViewSet, basename="social-account")
+router.register("account-groups", account_views.AccountGroupViewSet, basename="account-group")
+router.register("members", account_views.MemberViewSet, basename="member")
+
+urlpatterns = router.urls

@@ -1,0 +1,22 @@
+"""The Celery application. Queues, routes and serialization live in settings (CELERY_*); periodic tasks
+live in ``smms/schedule.py``, all in one place."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smms.settings.local")
+
+app = Celery("smms")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+app.conf.imports = ("smms.tasks",)
+
+
+@app.on_after_finalize.connect
+def _install_schedule(sender: Celery, **kwargs: object) -> None:
+    from smms.schedule import BEAT_SCHEDULE
+
+    sender.conf.beat_schedule = BEAT_SCHEDULE

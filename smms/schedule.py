@@ -1,0 +1,12 @@
+"""Every periodic task of SMMS, each with the reason it runs on a schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Proves that beat and at least one worker are alive; /health reports the age of the last beat.
+    "worker-heartbeat": {"task": "smms.tasks.worker_heartbeat", "schedule": 30.0},
+    # An on-commit enqueue can be lost (crash between commit and publish): re-send what is still unsent.
+    "invitations-resend-unsent": {"task": "accounts.tasks.invitations_send_pending", "schedule": 300.0},
+}

@@ -1,0 +1,60 @@
+"""The embedded default: runs with nothing but Python.
+
+SQLite in ``var/``, a Celery broker in ``var/broker`` (kombu's filesystem transport, no server), a file
+cache shared by the web process and the worker, and secrets generated once into ``var/local-secrets.json``.
+Any of these can be replaced by setting DATABASE_URL, CELERY_BROKER_URL or CACHE_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+
+from cryptography.fernet import Fernet
+
+from .base import *
+from .base import VAR_DIR, env_str
+
+DEBUG = env_bool("DEBUG", True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _local_secrets() -> dict[str, str]:
+    path = VAR_DIR / "local-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {"secret_key": secrets.token_urlsafe(50), "encryption_key": Fernet.generate_key().decode()}
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+_secrets = _local_secrets()
+SECRET_KEY = env_str("SECRET_KEY", _secrets["secret_key"])
+SMMS_ENCRYPTION_KEYS = env_list("SMMS_ENCRYPTION_KEYS", [_secrets["encryption_key"]])
+
+if not os.environ.get("CELERY_BROKER_URL"):
+    _broker_dir = VAR_DIR / "broker"
+    for sub in ("queue", "processed"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+    # The filesystem transport has no fan-out exchange for remote control, mingle or gossip.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+
+if not os.environ.get("CACHE_URL") and not os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+SMMS_DEMO_DATA_ALLOWED = True

@@ -1,0 +1,27 @@
+"""Settings for the test suite: real PostgreSQL and Redis, as configured by DATABASE_URL and REDIS_URL."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smms")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+from .base import *
+from .base import env_list, env_str
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-" + "x" * 20
+# Two keys so every test also exercises decryption with a non-primary key list.
+SMMS_ENCRYPTION_KEYS = env_list(
+    "SMMS_ENCRYPTION_KEYS",
+    ["3q2-7k0gNf9HjQm3v1u0yY2qD1cS3rE8P6kW5zT4bAc=", "Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg="],
+)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never in production
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SMMS_DEMO_DATA_ALLOWED = True
