@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
@@ -30,6 +31,18 @@ class UserPreferencesMiddleware:
                 timezone.deactivate()
         response = self.get_response(request)
         timezone.deactivate()
+        if user.is_authenticated:
+            # Keep the language cookie in step with the user's choice, so the sign-in page after a
+            # sign-out speaks the same language.
+            language = user.language  # type: ignore[union-attr]
+            if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language:
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    samesite="Lax",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                )
         return response
 
 

@@ -14,7 +14,7 @@ import secrets
 from cryptography.fernet import Fernet
 
 from .base import *
-from .base import VAR_DIR, env_str
+from .base import STATIC_ROOT, VAR_DIR, env_str
 
 DEBUG = env_bool("DEBUG", True)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -58,3 +58,4 @@ if not os.environ.get("CACHE_URL") and not os.environ.get("REDIS_URL"):
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 SMMS_DEMO_DATA_ALLOWED = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

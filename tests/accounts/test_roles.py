@@ -1,0 +1,37 @@
+import pytest
+
+from accounts.roles import ASSIGNABLE_ROLES, Perm, Role, role_allows
+
+
+@pytest.mark.parametrize(
+    ("role", "perm", "allowed"),
+    [
+        (Role.OWNER, Perm.MANAGE_ORGANIZATION, True),
+        (Role.ADMIN, Perm.MANAGE_ORGANIZATION, False),
+        (Role.ADMIN, Perm.MANAGE_MEMBERS, True),
+        (Role.ADMIN, Perm.MANAGE_SOCIAL_ACCOUNTS, True),
+        (Role.TEAM_LEAD, Perm.MANAGE_TEAMS, True),
+        (Role.TEAM_LEAD, Perm.ASSIGN_CONVERSATIONS, True),
+        (Role.TEAM_LEAD, Perm.MANAGE_MEMBERS, False),
+        (Role.COMMUNITY_MANAGER, Perm.REPLY_CONVERSATIONS, True),
+        (Role.COMMUNITY_MANAGER, Perm.ASSIGN_CONVERSATIONS, False),
+        (Role.COMMUNITY_MANAGER, Perm.APPROVE_POSTS, False),
+        (Role.ANALYST, Perm.VIEW, True),
+        (Role.ANALYST, Perm.REPLY_CONVERSATIONS, False),
+        (Role.ANALYST, Perm.COMPOSE_POSTS, False),
+        (None, Perm.VIEW, False),
+        ("intruder", Perm.VIEW, False),
+    ],
+)
+def test_role_allows_exactly_what_the_matrix_says(role, perm, allowed):
+    assert role_allows(role, perm) is allowed
+
+
+def test_the_analyst_role_is_read_only():
+    assert [p for p in Perm if role_allows(Role.ANALYST, p)] == [Perm.VIEW]
+
+
+def test_nobody_can_hand_out_a_role_above_their_own():
+    assert Role.OWNER not in ASSIGNABLE_ROLES[Role.ADMIN]
+    assert Role.TEAM_LEAD not in ASSIGNABLE_ROLES
+    assert Role.ANALYST not in ASSIGNABLE_ROLES

@@ -1,0 +1,153 @@
+"""Shared fixtures: personas of one organization (owner, admin, team lead, community manager, analyst) and an
+outsider who owns another organization, so permission and isolation tests read alike."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import Membership, Organization
+from accounts.roles import Role
+from tests.factories import (
+    AccountGroupFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    SocialAccountFactory,
+    TeamFactory,
+)
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls around it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_services_are_up() -> None:
+    """The suite runs against real PostgreSQL and Redis: a missing service fails the run, it is never skipped."""
+    if not _reachable(settings.REDIS_URL, 6379):
+        pytest.exit(f"Redis is not reachable at {settings.REDIS_URL}: start it (see README).", returncode=3)
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit("The test suite must run on PostgreSQL (DATABASE_URL).", returncode=3)
+
+
+@dataclass
+class Personas:
+    org: Organization
+    owner: Membership
+    admin: Membership
+    lead: Membership
+    agent: Membership
+    analyst: Membership
+    other_org: Organization
+    outsider: Membership
+
+    def of(self, role: str) -> Membership:
+        return {
+            Role.OWNER: self.owner,
+            Role.ADMIN: self.admin,
+            Role.TEAM_LEAD: self.lead,
+            Role.COMMUNITY_MANAGER: self.agent,
+            Role.ANALYST: self.analyst,
+        }[role]
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    org = OrganizationFactory(name="Acme")
+    other = OrganizationFactory(name="Globex")
+    return Personas(
+        org=org,
+        owner=MembershipFactory(organization=org, role=Role.OWNER, user__email="owner@acme.test"),
+        admin=MembershipFactory(organization=org, role=Role.ADMIN, user__email="admin@acme.test"),
+        lead=MembershipFactory(organization=org, role=Role.TEAM_LEAD, user__email="lead@acme.test"),
+        agent=MembershipFactory(organization=org, role=Role.COMMUNITY_MANAGER, user__email="agent@acme.test"),
+        analyst=MembershipFactory(organization=org, role=Role.ANALYST, user__email="analyst@acme.test"),
+        other_org=other,
+        outsider=MembershipFactory(organization=other, role=Role.OWNER, user__email="boss@globex.test"),
+    )
+
+
+@pytest.fixture
+def client_for():
+    """client_for(membership) → a Django test client signed in as that member."""
+
+    def make(membership: Membership) -> Client:
+        client = Client()
+        client.force_login(membership.user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client_for():
+    def make(membership: Membership) -> APIClient:
+        client = APIClient()
+        client.force_login(membership.user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_key_client():
+    """api_key_client(membership, scopes) → an API client authenticated with a new key of that org."""
+
+    def make(membership: Membership, scopes: list[str]) -> APIClient:
+        _key, raw = services.api_key_create(actor=membership, name="test key", scopes=scopes)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def org_objects(personas):
+    """One object of every kind in each organization, for isolation tests."""
+
+    def build(org: Organization, membership: Membership) -> dict:
+        account = SocialAccountFactory(organization=org)
+        group = AccountGroupFactory(organization=org)
+        group.accounts.add(account)
+        team = TeamFactory(organization=org)
+        team.members.add(membership)
+        invitation = services.invitation_create(actor=membership, email=f"new@{org.slug}.test", role=Role.ANALYST)
+        _key, _raw = services.api_key_create(actor=membership, name="k", scopes=["accounts:read"])
+        return {
+            "account": account,
+            "group": group,
+            "team": team,
+            "member": membership,
+            "invitation": invitation,
+            "api_key": _key,
+        }
+
+    return {"mine": build(personas.org, personas.owner), "theirs": build(personas.other_org, personas.outsider)}
+
+
+@pytest.fixture
+def celery_eager():
+    """Run tasks inline, for unit tests of what a task does (the worker tests use a real worker)."""
+    from smms.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

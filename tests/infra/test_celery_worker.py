@@ -1,0 +1,52 @@
+"""A real Celery worker subprocess on Redis executes what the web side enqueued after commit."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from accounts.models import Invitation
+from smms.celery import app
+from smms.tasks import worker_heartbeat
+from tests.subprocesses import project_env, start_worker, stop, wait_for
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_on_redis_sends_the_invitation_the_web_enqueued_on_commit(personas, client_for, tmp_path, settings):
+    app.control.purge()  # leftovers of earlier runs must not be mistaken for this test's task
+    db = settings.DATABASES["default"]
+    env = project_env(
+        DJANGO_SETTINGS_MODULE="smms.settings.test",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(tmp_path / "mail"),
+    )
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    try:
+        response = client_for(personas.admin).post(reverse("members"), {"email": "new@acme.test", "role": "analyst"})
+        assert response.status_code == 302
+        invitation = Invitation.objects.get(email="new@acme.test")
+
+        def sent() -> bool:
+            invitation.refresh_from_db()
+            return invitation.sent_at is not None
+
+        wait_for(sent, timeout=60, what="the worker to send the invitation", proc=worker)
+        mails = list((tmp_path / "mail").iterdir())
+        assert len(mails) == 1
+        assert f"/invitations/{invitation.token_encrypted}/" in mails[0].read_text()
+
+        # The heartbeat task, run by the same worker, makes /health report a live worker.
+        worker_heartbeat.delay()
+        wait_for(
+            lambda: client_for(personas.admin).get("/health").json()["worker"]["ok"],
+            timeout=30,
+            what="a worker heartbeat",
+            proc=worker,
+        )
+    finally:
+        stop(worker)
+        print((tmp_path / "worker.log").read_text()[-3000:])

@@ -1,0 +1,72 @@
+"""Every URL that takes an id answers 404 when the id belongs to another organization.
+
+The test walks the whole URL configuration, so a new URL with an id fails here until it is listed in
+ID_URLS (how to reach it with another organization's object) or in EXEMPT (with the reason).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+# url name → (HTTP method, {kwarg: key of the object in org_objects, "pk" means the object's id})
+ID_URLS = {
+    "member_role": ("post", {"member_id": "member"}),
+    "member_remove": ("post", {"member_id": "member"}),
+    "invitation_revoke": ("post", {"invitation_id": "invitation"}),
+    "team_edit": ("get", {"team_id": "team"}),
+    "team_delete": ("post", {"team_id": "team"}),
+    "group_edit": ("get", {"group_id": "group"}),
+    "group_delete": ("post", {"group_id": "group"}),
+    "social_account_edit": ("get", {"account_id": "account"}),
+    "social_account_disconnect": ("post", {"account_id": "account"}),
+    "api_key_revoke": ("post", {"api_key_id": "api_key"}),
+    "social-account-detail": ("get", {"pk": "account"}),
+    "social-account-disconnect": ("post", {"pk": "account"}),
+    "account-group-detail": ("get", {"pk": "group"}),
+    "member-detail": ("get", {"pk": "member"}),
+}
+EXEMPT = {
+    "invitation_accept": "addressed by a secret token, not an id: the token is the permission",
+    "password_reset_confirm": "addressed by a signed token for one user, not an organization's object",
+}
+
+
+def _walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace == "admin":  # superuser-only Django admin, outside organizations by design
+                continue
+            yield from _walk(p.url_patterns, prefix)
+        elif isinstance(p, URLPattern):
+            params = set(getattr(p.pattern, "converters", {})) | set(p.pattern.regex.groupindex)
+            if params:
+                yield p.name, params
+
+
+def test_every_url_with_an_id_is_covered():
+    found = dict(_walk(get_resolver().url_patterns))
+    missing = {name for name in found if name not in ID_URLS and name not in EXEMPT}
+    assert not missing, f"add these URLs to ID_URLS or EXEMPT: {sorted(missing)}"
+    for name, (_method, kwargs) in ID_URLS.items():
+        assert set(kwargs) == found[name], name
+
+
+@pytest.mark.parametrize("name", sorted(ID_URLS))
+def test_another_organizations_id_is_404(name, personas, org_objects, client_for):
+    method, kwargs = ID_URLS[name]
+    theirs = {kw: org_objects["theirs"][key].id for kw, key in kwargs.items()}
+    client = client_for(personas.owner)  # the most powerful role of the other organization
+    response = getattr(client, method)(reverse(name, kwargs=theirs))
+    assert response.status_code == 404
+    for obj in org_objects["theirs"].values():  # and nothing of theirs changed
+        before = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+        obj.refresh_from_db()
+        assert before == {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (m, _k) in ID_URLS.items() if m == "get"))
+def test_my_own_id_is_found(name, personas, org_objects, client_for):
+    _method, kwargs = ID_URLS[name]
+    mine = {kw: org_objects["mine"][key].id for kw, key in kwargs.items()}
+    assert client_for(personas.owner).get(reverse(name, kwargs=mine)).status_code == 200
