@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smms.settings.local")
 
@@ -20,3 +21,11 @@ def _install_schedule(sender: Celery, **kwargs: object) -> None:
     from smms.schedule import BEAT_SCHEDULE
 
     sender.conf.beat_schedule = BEAT_SCHEDULE
+
+
+@worker_ready.connect
+def _heartbeat_on_start(**kwargs: object) -> None:
+    """Report the worker alive at once rather than at the first beat, 30 s later."""
+    from smms.health import heartbeat_record
+
+    heartbeat_record()

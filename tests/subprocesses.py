@@ -24,7 +24,7 @@ def project_env(**overrides: str) -> dict[str, str]:
 
 
 def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
@@ -33,7 +33,7 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
 
 def start_worker(env: dict[str, str], queues: str = "default", log: Path | None = None) -> subprocess.Popen:
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 -- closed with the process
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [CELERY, "-A", "smms", "worker", "-Q", queues, "--pool", "solo", "--loglevel", "INFO",
          "--without-mingle", "--without-gossip", "--hostname", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,

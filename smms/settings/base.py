@@ -140,16 +140,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Each queue has its own routing key: without one, kombu binds every queue to the default key and a message
+# would be copied into all of them.
 CELERY_TASK_QUEUES = (
     # Everything small and not latency-critical: e-mails, housekeeping, heartbeats.
-    Queue("default"),
+    Queue("default", routing_key="default"),
     # I/O-bound polling of the platforms' APIs (mentions, comments, messages, metrics).
-    Queue("polling"),
+    Queue("polling", routing_key="polling"),
     # Latency-sensitive delivery of scheduled posts and replies; kept apart so polling never delays it.
-    Queue("publishing"),
+    Queue("publishing", routing_key="publishing"),
     # CPU-bound language identification and sentiment scoring.
-    Queue("sentiment"),
+    Queue("sentiment", routing_key="sentiment"),
 )
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_TASK_ROUTES = {
     "listening.tasks.*": {"queue": "polling"},
     "publishing.tasks.*": {"queue": "publishing"},

@@ -86,9 +86,7 @@ def test_admin_flows_through_the_ui(personas, client_for):
     group = personas.org.account_groups.get(name="France")
     assert list(group.accounts.all()) == [account]
     other_group = AccountGroupFactory(organization=personas.org)
-    client.post(
-        reverse("social_account_edit", args=[account.id]), {"display_name": "New", "groups": [other_group.id]}
-    )
+    client.post(reverse("social_account_edit", args=[account.id]), {"display_name": "New", "groups": [other_group.id]})
     account.refresh_from_db()
     assert account.display_name == "New"
     assert {g.id for g in account.groups.all()} == {other_group.id}

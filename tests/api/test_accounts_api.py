@@ -1,8 +1,8 @@
 """The accounts API: scopes, roles, organization scoping, the error envelope and cursor pagination."""
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import SocialAccount

@@ -50,3 +50,20 @@ def test_a_worker_on_redis_sends_the_invitation_the_web_enqueued_on_commit(perso
     finally:
         stop(worker)
         print((tmp_path / "worker.log").read_text()[-3000:])
+
+
+def test_a_message_routed_to_one_queue_lands_in_that_queue_only(db):
+    import redis
+    from django.conf import settings
+
+    app.control.purge()
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queues = [q.name for q in settings.CELERY_TASK_QUEUES]
+    with app.connection_for_write() as conn:  # declare every queue and its binding, as a worker would
+        for queue in app.amqp.queues.values():
+            queue(conn.default_channel).declare()
+    app.send_task("smms.tests.routing_probe", queue="publishing")
+    try:
+        assert {q: client.llen(q) for q in queues} == {q: int(q == "publishing") for q in queues}
+    finally:
+        app.control.purge()

@@ -19,7 +19,7 @@ GOOD = {
 
 
 def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "manage.py", "check", *args],
         cwd=ROOT,
         env=project_env(**env),
