@@ -12,8 +12,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = str(Path(sys.executable).parent / "celery")
 SERVICE_VARS = (
-    "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_BACKEND", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE",
-)  # fmt: skip
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "EMAIL_BACKEND",
+    "DEBUG",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def project_env(**overrides: str) -> dict[str, str]:
