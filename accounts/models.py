@@ -145,6 +145,7 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=80)
     description = models.CharField(_("description"), max_length=240, blank=True)
     members = models.ManyToManyField(Membership, related_name="teams", blank=True)
+    ITEMS = "members"
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -230,6 +231,7 @@ class AccountGroup(models.Model):
     name = models.CharField(_("name"), max_length=80)
     description = models.CharField(_("description"), max_length=240, blank=True)
     accounts = models.ManyToManyField(SocialAccount, related_name="groups", blank=True)
+    ITEMS = "accounts"
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

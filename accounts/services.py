@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -36,6 +37,8 @@ from .models import (
 from .roles import ASSIGNABLE_ROLES, Perm, Role, Scope, role_allows
 
 INVITATION_TTL = timedelta(days=7)
+M = TypeVar("M", Membership, SocialAccount, AccountGroup)
+N = TypeVar("N", Team, AccountGroup)
 
 
 def require(membership: Membership | None, perm: Perm) -> None:
@@ -188,13 +191,30 @@ def invitation_revoke(*, invitation: Invitation, actor: Membership) -> None:
     Invitation.objects.filter(id=invitation.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-# --- teams ------------------------------------------------------------------------------------------------
-def _members_of(org: Organization, membership_ids: Iterable[int]) -> list[Membership]:
-    ids = set(membership_ids)
-    members = list(Membership.objects.filter(organization=org, id__in=ids))
-    if len(members) != len(ids):
-        raise ValidationFailed(_("Some members are not in this organization."), field="members")
-    return members
+# --- teams and account groups: named sets of an organization's members or accounts ------------------------
+def _org_objects(model: type[M], org: Organization, ids: Iterable[int], field: str, message: str) -> list[M]:
+    """The organization's objects with these ids; any id of another organization is a validation error."""
+    wanted = set(ids)
+    found = list(model._default_manager.filter(organization=org, id__in=wanted))
+    if len(found) != len(wanted):
+        raise ValidationFailed(message, field=field)
+    return found
+
+
+def _named_set_save(
+    *, model: type[N], org: Organization, obj: N | None, name: str, description: str, items: list[Any], exists: str
+) -> N:
+    try:
+        with transaction.atomic():
+            if obj is None:
+                obj = model._default_manager.create(organization=org, name=name, description=description)
+            else:
+                obj.name, obj.description = name, description
+                obj.save(update_fields=["name", "description"])
+            getattr(obj, model.ITEMS).set(items)
+    except IntegrityError:
+        raise Conflict(exists, field="name") from None
+    return obj
 
 
 def team_save(
@@ -207,32 +227,21 @@ def team_save(
 ) -> Team:
     require(actor, Perm.MANAGE_TEAMS)
     org = actor.organization
-    members = _members_of(org, member_ids)
-    try:
-        with transaction.atomic():
-            if team is None:
-                team = Team.objects.create(organization=org, name=name, description=description)
-            else:
-                team.name, team.description = name, description
-                team.save(update_fields=["name", "description"])
-            team.members.set(members)
-    except IntegrityError:
-        raise Conflict(_("A team with this name exists."), field="name") from None
-    return team
+    members = _org_objects(Membership, org, member_ids, "members", _("Some members are not in this organization."))
+    return _named_set_save(
+        model=Team,
+        org=org,
+        obj=team,
+        name=name,
+        description=description,
+        items=members,
+        exists=_("A team with this name exists."),
+    )
 
 
 def team_delete(*, team: Team, actor: Membership) -> None:
     require(actor, Perm.MANAGE_TEAMS)
     team.delete()
-
-
-# --- social accounts and groups --------------------------------------------------------------------------------
-def _accounts_of(org: Organization, account_ids: Iterable[int]) -> list[SocialAccount]:
-    ids = set(account_ids)
-    accounts = list(SocialAccount.objects.filter(organization=org, id__in=ids))
-    if len(accounts) != len(ids):
-        raise ValidationFailed(_("Some accounts are not in this organization."), field="accounts")
-    return accounts
 
 
 def account_group_save(
@@ -245,18 +254,18 @@ def account_group_save(
 ) -> AccountGroup:
     require(actor, Perm.MANAGE_ACCOUNT_GROUPS)
     org = actor.organization
-    accounts = _accounts_of(org, account_ids)
-    try:
-        with transaction.atomic():
-            if group is None:
-                group = AccountGroup.objects.create(organization=org, name=name, description=description)
-            else:
-                group.name, group.description = name, description
-                group.save(update_fields=["name", "description"])
-            group.accounts.set(accounts)
-    except IntegrityError:
-        raise Conflict(_("A group with this name exists."), field="name") from None
-    return group
+    accounts = _org_objects(
+        SocialAccount, org, account_ids, "accounts", _("Some accounts are not in this organization.")
+    )
+    return _named_set_save(
+        model=AccountGroup,
+        org=org,
+        obj=group,
+        name=name,
+        description=description,
+        items=accounts,
+        exists=_("A group with this name exists."),
+    )
 
 
 def account_group_delete(*, group: AccountGroup, actor: Membership) -> None:
@@ -269,10 +278,9 @@ def social_account_update(
     *, account: SocialAccount, actor: Membership, display_name: str, group_ids: Iterable[int]
 ) -> SocialAccount:
     require(actor, Perm.MANAGE_SOCIAL_ACCOUNTS)
-    ids = set(group_ids)
-    groups = list(AccountGroup.objects.filter(organization=account.organization, id__in=ids))
-    if len(groups) != len(ids):
-        raise ValidationFailed(_("Some groups are not in this organization."), field="groups")
+    groups = _org_objects(
+        AccountGroup, account.organization, group_ids, "groups", _("Some groups are not in this organization.")
+    )
     account.display_name = display_name
     account.save(update_fields=["display_name", "updated_at"])
     account.groups.set(groups)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -35,6 +38,22 @@ from .roles import SCOPE_LABELS, Perm
 
 def _attach_error(form: Form, exc: DomainError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _submit(
+    request: HttpRequest, form: Form, action: Callable[[dict[str, Any]], object], success: str, to: str
+) -> HttpResponse | None:
+    """On a valid POST, run the service ``action`` with the cleaned data: a domain error becomes a form
+    error (the page is shown again), success a message and a redirect. None means "render the form"."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        action(form.cleaned_data)
+    except DomainError as exc:
+        _attach_error(form, exc)
+        return None
+    messages.success(request, success)
+    return redirect(to)
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -122,15 +141,15 @@ def settings_index(request: HttpRequest) -> HttpResponse:
 def members(request: HttpRequest) -> HttpResponse:
     actor = request.membership  # type: ignore[attr-defined]
     form = InviteForm(request.POST or None, actor_role=actor.role)
-    if request.method == "POST" and form.is_valid():
-        try:
-            invitation = services.invitation_create(actor=actor, **form.cleaned_data)
-        except DomainError as exc:
-            _attach_error(form, exc)
-        else:
-            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
-            return redirect("members")
-    return render(
+    email = form.data.get("email", "")
+    done = _submit(
+        request,
+        form,
+        lambda d: services.invitation_create(actor=actor, email=d["email"], role=d["role"]),
+        _("Invitation sent to %(email)s.") % {"email": email},
+        "members",
+    )
+    return done or render(
         request,
         "accounts/settings/members.html",
         {
@@ -213,51 +232,28 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 @org_required(Perm.MANAGE_TEAMS)
 def teams(request: HttpRequest) -> HttpResponse:
-    form = TeamForm(request.POST or None, org=request.org)  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.team_save(
-                actor=request.membership,  # type: ignore[attr-defined]
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                member_ids=form.cleaned_data["members"],
-            )
-        except DomainError as exc:
-            _attach_error(form, exc)
-        else:
-            messages.success(request, _("Team created."))
-            return redirect("teams")
-    return render(
-        request,
-        "accounts/settings/teams.html",
-        {"form": form, "teams": selectors.team_list(org=request.org)},  # type: ignore[attr-defined]
+    org, actor = request.org, request.membership  # type: ignore[attr-defined]
+    form = TeamForm(request.POST or None, org=org)
+    done = _submit(request, form, lambda d: _save_team(actor, None, d), _("Team created."), "teams")
+    return done or render(
+        request, "accounts/settings/teams.html", {"form": form, "teams": selectors.team_list(org=org)}
+    )
+
+
+def _save_team(actor: Any, team: Any, data: dict[str, Any]) -> object:
+    return services.team_save(
+        actor=actor, team=team, name=data["name"], description=data["description"], member_ids=data["members"]
     )
 
 
 @org_required(Perm.MANAGE_TEAMS)
 def team_edit(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = selectors.team_get(org=request.org, team_id=team_id)  # type: ignore[attr-defined]
-    initial = {
-        "name": team.name,
-        "description": team.description,
-        "members": [m.id for m in team.members.all()],
-    }
-    form = TeamForm(request.POST or None, org=request.org, initial=initial)  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.team_save(
-                actor=request.membership,  # type: ignore[attr-defined]
-                team=team,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                member_ids=form.cleaned_data["members"],
-            )
-        except DomainError as exc:
-            _attach_error(form, exc)
-        else:
-            messages.success(request, _("Team saved."))
-            return redirect("teams")
-    return render(request, "accounts/settings/team_edit.html", {"form": form, "team": team})
+    org, actor = request.org, request.membership  # type: ignore[attr-defined]
+    team = selectors.team_get(org=org, team_id=team_id)
+    initial = {"name": team.name, "description": team.description, "members": [m.id for m in team.members.all()]}
+    form = TeamForm(request.POST or None, org=org, initial=initial)
+    done = _submit(request, form, lambda d: _save_team(actor, team, d), _("Team saved."), "teams")
+    return done or render(request, "accounts/settings/team_edit.html", {"form": form, "team": team})
 
 
 @org_required(Perm.MANAGE_TEAMS)
@@ -271,51 +267,28 @@ def team_delete(request: HttpRequest, team_id: int) -> HttpResponse:
 
 @org_required(Perm.MANAGE_ACCOUNT_GROUPS)
 def groups(request: HttpRequest) -> HttpResponse:
-    form = AccountGroupForm(request.POST or None, org=request.org)  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.account_group_save(
-                actor=request.membership,  # type: ignore[attr-defined]
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                account_ids=form.cleaned_data["accounts"],
-            )
-        except DomainError as exc:
-            _attach_error(form, exc)
-        else:
-            messages.success(request, _("Group created."))
-            return redirect("groups")
-    return render(
-        request,
-        "accounts/settings/groups.html",
-        {"form": form, "groups": selectors.account_group_list(org=request.org)},  # type: ignore[attr-defined]
+    org, actor = request.org, request.membership  # type: ignore[attr-defined]
+    form = AccountGroupForm(request.POST or None, org=org)
+    done = _submit(request, form, lambda d: _save_group(actor, None, d), _("Group created."), "groups")
+    return done or render(
+        request, "accounts/settings/groups.html", {"form": form, "groups": selectors.account_group_list(org=org)}
+    )
+
+
+def _save_group(actor: Any, group: Any, data: dict[str, Any]) -> object:
+    return services.account_group_save(
+        actor=actor, group=group, name=data["name"], description=data["description"], account_ids=data["accounts"]
     )
 
 
 @org_required(Perm.MANAGE_ACCOUNT_GROUPS)
 def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
-    group = selectors.account_group_get(org=request.org, group_id=group_id)  # type: ignore[attr-defined]
-    initial = {
-        "name": group.name,
-        "description": group.description,
-        "accounts": [a.id for a in group.accounts.all()],
-    }
-    form = AccountGroupForm(request.POST or None, org=request.org, initial=initial)  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.account_group_save(
-                actor=request.membership,  # type: ignore[attr-defined]
-                group=group,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                account_ids=form.cleaned_data["accounts"],
-            )
-        except DomainError as exc:
-            _attach_error(form, exc)
-        else:
-            messages.success(request, _("Group saved."))
-            return redirect("groups")
-    return render(request, "accounts/settings/group_edit.html", {"form": form, "group": group})
+    org, actor = request.org, request.membership  # type: ignore[attr-defined]
+    group = selectors.account_group_get(org=org, group_id=group_id)
+    initial = {"name": group.name, "description": group.description, "accounts": [a.id for a in group.accounts.all()]}
+    form = AccountGroupForm(request.POST or None, org=org, initial=initial)
+    done = _submit(request, form, lambda d: _save_group(actor, group, d), _("Group saved."), "groups")
+    return done or render(request, "accounts/settings/group_edit.html", {"form": form, "group": group})
 
 
 @org_required(Perm.MANAGE_ACCOUNT_GROUPS)
@@ -345,23 +318,20 @@ def social_accounts(request: HttpRequest) -> HttpResponse:
 
 @org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
 def social_account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = selectors.social_account_get(org=request.org, account_id=account_id)  # type: ignore[attr-defined]
+    org, actor = request.org, request.membership  # type: ignore[attr-defined]
+    account = selectors.social_account_get(org=org, account_id=account_id)
     initial = {"display_name": account.display_name, "groups": [g.id for g in account.groups.all()]}
-    form = SocialAccountForm(request.POST or None, org=request.org, initial=initial)  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.social_account_update(
-                account=account,
-                actor=request.membership,  # type: ignore[attr-defined]
-                display_name=form.cleaned_data["display_name"],
-                group_ids=form.cleaned_data["groups"],
-            )
-        except DomainError as exc:
-            _attach_error(form, exc)
-        else:
-            messages.success(request, _("Account saved."))
-            return redirect("social_accounts")
-    return render(request, "accounts/settings/account_edit.html", {"form": form, "account": account})
+    form = SocialAccountForm(request.POST or None, org=org, initial=initial)
+    done = _submit(
+        request,
+        form,
+        lambda d: services.social_account_update(
+            account=account, actor=actor, display_name=d["display_name"], group_ids=d["groups"]
+        ),
+        _("Account saved."),
+        "social_accounts",
+    )
+    return done or render(request, "accounts/settings/account_edit.html", {"form": form, "account": account})
 
 
 @org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
