@@ -1,0 +1,100 @@
+"""Connector tests run over HTTP against a real simulator on a loopback port (no Django database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from simulator.app import Simulator
+from simulator.server import running_simulator
+from smms.connectors import get_connector
+from smms.connectors.base import Connector
+from smms.connectors.endpoints import platform_config
+from smms.connectors.oauth import pkce_pair
+from smms.connectors.types import TokenSet
+
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+
+
+@pytest.fixture
+def sim() -> Iterator[tuple[Simulator, str]]:
+    """A fresh simulator (seed 42) per test: (simulator object, base URL). Faults and clock are per test."""
+    with running_simulator(Simulator(seed=42)) as running:
+        yield running
+
+
+class SimAdmin:
+    """The simulator's admin API, as a test uses it."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def _post(self, path: str, body: object) -> dict:
+        response = requests.post(f"{self.base}/_sim/{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def faults(self, *rules: dict) -> dict:
+        return self._post("faults", list(rules))
+
+    def clear_faults(self) -> None:
+        requests.delete(f"{self.base}/_sim/faults", timeout=10).raise_for_status()
+
+    def config(self, **body: object) -> dict:
+        return self._post("config", body)
+
+    def generate(self, **body: object) -> dict:
+        return self._post("generate", body)
+
+    def revoke(self, **body: object) -> dict:
+        return self._post("tokens/revoke", body)
+
+    def expire(self, **body: object) -> dict:
+        return self._post("tokens/expire", body)
+
+    def advance(self, seconds: float) -> dict:
+        return self._post("clock", {"advance": seconds})
+
+    def posts(self, platform: str, **params: str) -> list[dict]:
+        response = requests.get(f"{self.base}/_sim/posts", params={"platform": platform, **params}, timeout=10)
+        response.raise_for_status()
+        return response.json()["posts"]
+
+    def users(self, platform: str, brand: bool = True) -> list[dict]:
+        params = {"platform": platform, "brand": "1" if brand else "0"}
+        return requests.get(f"{self.base}/_sim/users", params=params, timeout=10).json()["users"]
+
+
+@pytest.fixture
+def admin(sim) -> SimAdmin:
+    return SimAdmin(sim[1])
+
+
+def make_connector(platform: str, base: str, **kwargs) -> Connector:
+    config = platform_config(
+        platform, simulator=base, client_id=f"smms-{platform}", client_secret=f"secret-{platform}", timeout=5
+    )
+    return get_connector(platform, config, **kwargs)
+
+
+def authorize(connector: Connector, user_id: str | None = None) -> TokenSet:
+    """Run the OAuth consent as a person would: open the URL, pick the user, authorize, follow back."""
+    verifier, _challenge = pkce_pair()
+    url = connector.authorization_url(redirect_uri=REDIRECT_URI, state="st4te", code_verifier=verifier)
+    page = requests.get(url, timeout=10)
+    assert page.status_code == 200, page.text
+    form = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    if user_id is None:
+        import re
+
+        user_id = re.search(r'<option value="([^"]+)"', page.text).group(1)
+    answer = requests.post(
+        url, data={**form, "user_id": user_id, "decision": "allow"}, allow_redirects=False, timeout=10
+    )
+    assert answer.status_code == 302, answer.text
+    query = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert query["state"] == ["st4te"]
+    return connector.exchange_code(code=query["code"][0], redirect_uri=REDIRECT_URI, code_verifier=verifier)
