@@ -4,7 +4,9 @@ malformed items instead of failing the page, and helpers to read timestamps and 
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -202,3 +204,19 @@ def html_to_text(markup: str) -> str:
 
 def text_field(value: Any, *, default: str = "") -> str:
     return value if isinstance(value, str) else default
+
+
+def encode_cursor(state: Mapping[str, Any]) -> str:
+    """A connector's polling state as the opaque string the caller stores (URL-safe base64 of JSON)."""
+    return base64.urlsafe_b64encode(json.dumps(dict(state), separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any]:
+    """The state behind a stored cursor; an empty or unreadable cursor starts over (a first poll)."""
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        return {}
+    return state if isinstance(state, dict) else {}
