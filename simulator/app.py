@@ -60,7 +60,8 @@ class Simulator:
     def dispatch(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
-            (owner, handler), args = adapter.match()
+            rule, args = adapter.match(return_rule=True)
+            owner, handler = rule.endpoint
         except NotFound:
             return json_response({"error": f"no such endpoint: {request.method} {request.path}"}, 404)
         except MethodNotAllowed:
@@ -72,9 +73,11 @@ class Simulator:
                 return handler(request, **args)  # type: ignore[no-any-return]
             except (ValueError, KeyError, TypeError) as exc:
                 return json_response({"error": str(exc)}, 400)
-        return self._platform_call(owner, handler, request, args)
+        return self._platform_call(owner, handler, request, args, rule.rule)
 
-    def _platform_call(self, api: PlatformApi, handler: Any, request: Request, args: dict[str, Any]) -> Response:
+    def _platform_call(
+        self, api: PlatformApi, handler: Any, request: Request, args: dict[str, Any], rule: str
+    ) -> Response:
         method, path = request.method, request.path
         fault = self.faults.pick(api.name, method, path, {"latency", "error", "rate_limit", "revoke"})
         if fault is not None and fault.kind == "latency":
@@ -92,7 +95,7 @@ class Simulator:
             token = api.bearer(request)
             if token:
                 self.world.revoke(value=token)
-        limit_headers, over = self._rate_limit(api, request, path)
+        limit_headers, over = self._rate_limit(api, request, rule)
         if over:
             response = api.error(429, "rate_limited", "Too Many Requests")
             response.headers.update(limit_headers)
@@ -128,10 +131,9 @@ class Simulator:
             sock.close()
         return Response(b"", status=500)
 
-    def _rate_limit(self, api: PlatformApi, request: Request, path: str) -> tuple[dict[str, str], bool]:
+    def _rate_limit(self, api: PlatformApi, request: Request, rule: str) -> tuple[dict[str, str], bool]:
         limit, window = self.world.rate_limits[api.name]
         who = api.bearer(request) or request.remote_addr or "anon"
-        rule = request.url_rule.rule if request.url_rule else path  # type: ignore[attr-defined]
         key = (api.name, who, f"{request.method} {rule}")
         now = time.time()
         with self._window_lock:

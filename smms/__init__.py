@@ -1,5 +1,5 @@
-"""SMMS: a social media management system."""
+"""SMMS: a social media management system.
 
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+The Celery app is imported by ``accounts.apps.AccountsConfig.ready`` (and found by ``celery -A smms`` in
+``smms/celery.py``), not here: ``smms.connectors`` must stay importable without Django.
+"""

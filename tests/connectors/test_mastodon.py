@@ -1,0 +1,202 @@
+"""Mastodon connector against the simulator, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from smms.connectors.errors import AuthRevoked, MalformedPayload, NotSupported, RateLimited, Transient, ValidationError
+from smms.connectors.types import AccountRef, Draft, MediaItem
+from tests.connectors.conftest import authorize, make_connector
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 20
+
+
+@pytest.fixture
+def connected(sim):
+    """A Mastodon connector and the brand account, connected through the consent page."""
+    _sim, base = sim
+    connector = make_connector("mastodon", base)
+    tokens = authorize(connector, user_id="109000000")
+    [candidate] = connector.list_accounts(tokens)
+    account = AccountRef(remote_id=candidate.remote_id, handle=candidate.handle, tokens=candidate.tokens)
+    return connector, account
+
+
+def test_connecting_lists_the_signed_in_account(connected):
+    _connector, account = connected
+    assert (account.remote_id, account.handle) == ("109000000", "maisonlumiere")
+    assert account.tokens.access_token
+    assert account.tokens.expires_at is None  # Mastodon tokens never expire
+
+
+def test_an_app_registers_on_the_instance_and_its_credentials_work(sim):
+    connector = make_connector("mastodon", sim[1])
+    client_id, client_secret = connector.register_app(redirect_uri="http://127.0.0.1:9/callback")
+    assert client_id
+    assert client_secret
+
+
+def test_publishing_with_an_image_and_deleting(connected, admin):
+    connector, account = connected
+    post = connector.publish(
+        account, Draft(text="Nouvelle collection ✨", media=(MediaItem(PNG, "image/png", "a lamp"),))
+    )
+    [stored] = [p for p in admin.posts("mastodon", author="109000000") if p["id"] == post.id]
+    assert stored["text"] == "Nouvelle collection ✨"
+    assert len(stored["media_ids"]) == 1
+    assert post.url.endswith(post.id)
+    connector.delete(account, post.id)
+    assert [p["deleted"] for p in admin.posts("mastodon") if p["id"] == post.id] == [True]
+
+
+def test_the_idempotency_key_makes_a_repeated_publish_a_single_post(connected, admin):
+    connector, account = connected
+    first = connector.publish(account, Draft(text="Une seule fois", idempotency_key="delivery-42"))
+    second = connector.publish(account, Draft(text="Une seule fois", idempotency_key="delivery-42"))
+    assert first.id == second.id
+    assert len([p for p in admin.posts("mastodon") if p["text"] == "Une seule fois"]) == 1
+
+
+def test_a_lost_answer_is_reconciled_by_find_post(connected, admin):
+    connector, account = connected
+    admin.faults({"kind": "lost", "mode": "reset", "platform": "mastodon", "methods": ["POST"], "path": "statuses$"})
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    with pytest.raises(Transient) as lost:
+        connector.publish(account, Draft(text="Perdu en route"))
+    assert lost.value.unknown_outcome is True
+    admin.clear_faults()
+    found = connector.find_post(account, text="Perdu en route", since=since)
+    assert found is not None
+    assert len([p for p in admin.posts("mastodon") if p["text"] == "Perdu en route"]) == 1
+
+
+def test_over_long_text_is_refused_before_sending(connected):
+    connector, account = connected
+    with pytest.raises(ValidationError):
+        connector.publish(account, Draft(text="x" * 501))
+    assert connector.validate_text("x" * 476 + " https://example.com/" + "a" * 200).ok  # a URL counts 23
+
+
+def test_mentions_walk_every_page_once_even_when_new_ones_arrive(connected, admin):
+    connector, account = connected
+    first = connector.fetch_mentions(account, None)  # first poll: the latest page, sets the cursor
+    seen = [i.remote_id for i in first.items]
+    admin.generate(platform="mastodon", count=130, kind="mention", target="maisonlumiere")
+    cursor, pages = first.cursor, 0
+    while True:
+        page = connector.fetch_mentions(account, cursor)
+        seen += [i.remote_id for i in page.items]
+        cursor, pages = page.cursor, pages + 1
+        if pages == 1:
+            admin.generate(platform="mastodon", count=15, kind="mention", target="maisonlumiere")
+        if not page.has_more:
+            break
+    expected = {p["id"] for p in admin.posts("mastodon") if "109000000" in p["mentions"]}
+    assert pages >= 3
+    assert len(seen) == len(set(seen))
+    assert set(seen) == expected
+    assert connector.fetch_mentions(account, cursor).items == []
+
+
+def test_mentions_are_normalized_as_plain_text(connected, admin):
+    connector, account = connected
+    admin.generate(platform="mastodon", count=30, kind="mix", target="maisonlumiere", hostile_rate=1)
+    items = connector.fetch_mentions(account, None).items
+    assert items
+    assert {i.kind.value for i in items} <= {"mention", "reply", "message"}
+    assert all("<p>" not in i.text for i in items)
+    assert any("<script>" in i.text for i in items)  # hostile markup arrives as literal text, to be escaped
+    assert all(i.created_at.tzinfo is not None and i.author.handle for i in items)
+
+
+def test_malformed_items_are_quarantined_not_raised(connected, admin):
+    connector, account = connected
+    admin.generate(platform="mastodon", count=5, kind="mention", target="maisonlumiere", malformed_rate=1)
+    admin.generate(platform="mastodon", count=3, kind="mention", target="maisonlumiere")
+    page = connector.fetch_mentions(account, None)
+    assert len(page.items) == 3
+    assert len(page.quarantined) == 5
+    assert all(reason for _raw, reason in page.quarantined)
+
+
+def test_reply_addresses_the_author(connected, admin):
+    connector, account = connected
+    admin.generate(platform="mastodon", count=1, kind="mention", target="maisonlumiere")
+    [mention] = connector.fetch_mentions(account, None).items
+    reply = connector.reply(account, mention.remote_id, "Merci !")
+    assert reply.text.startswith(f"@{mention.author.handle} ")
+    [stored] = [p for p in admin.posts("mastodon") if p["id"] == reply.id]
+    assert stored["reply_to_id"] == mention.remote_id
+
+
+def test_hiding_and_deleting_comments_is_not_offered(connected):
+    connector, account = connected
+    assert connector.capabilities.hide is False
+    with pytest.raises(NotSupported):
+        connector.hide(account, "1")
+
+
+def test_metrics_come_from_the_status_counters(connected):
+    connector, account = connected
+    post = connector.publish(account, Draft(text="Comptez-moi"))
+    metrics = connector.metrics(account, [post.id])
+    assert metrics[post.id].likes == 0
+    assert metrics[post.id].impressions is None  # Mastodon has no impressions
+
+
+def test_search_finds_statuses(connected, admin):
+    connector, account = connected
+    admin.generate(platform="mastodon", count=40, kind="mention", target="maisonlumiere", product="Lumière X2")
+    page = connector.search(account, "Lumière X2", None)
+    assert page.items
+    assert all("lumière x2" in i.text.lower() for i in page.items)
+
+
+def test_a_revoked_token_is_auth_revoked_without_a_refresh(connected, admin):
+    connector, account = connected
+    admin.revoke(platform="mastodon", user_id="109000000")
+    with pytest.raises(AuthRevoked):
+        connector.fetch_mentions(account, None)
+
+
+def test_revoke_ends_the_token(connected):
+    connector, account = connected
+    connector.revoke(account)
+    with pytest.raises(AuthRevoked):
+        connector.fetch_mentions(account, None)
+
+
+def test_a_429_burst_gives_rate_limited_with_the_reset_time(connected, admin):
+    connector, account = connected
+    admin.faults({"kind": "rate_limit", "platform": "mastodon", "count": 1, "retry_after": 30})
+    with pytest.raises(RateLimited) as limited:
+        connector.fetch_mentions(account, None)
+    delay = (limited.value.retry_at - datetime.now(UTC)).total_seconds()
+    assert 25 < delay <= 31
+
+
+def test_an_exhausted_window_waits_instead_of_sending(connected, admin):
+    connector, account = connected
+    admin.config(rate_limits={"mastodon": [3, 60]}, reset_rate_windows=True)
+    for _ in range(3):
+        connector.fetch_mentions(account, None)
+    with pytest.raises(RateLimited) as limited:
+        connector.fetch_mentions(account, None)
+    assert "waiting for reset" in limited.value.message  # refused locally: no 429 storm
+    assert 50 < (limited.value.retry_at - datetime.now(UTC)).total_seconds() <= 61
+
+
+def test_server_errors_are_transient(connected, admin):
+    connector, account = connected
+    admin.faults({"kind": "error", "platform": "mastodon", "status": 503})
+    with pytest.raises(Transient):
+        connector.fetch_mentions(account, None)
+
+
+def test_a_malformed_body_is_malformed_payload(connected, admin):
+    connector, account = connected
+    admin.faults({"kind": "malformed", "platform": "mastodon"})
+    with pytest.raises(MalformedPayload):
+        connector.fetch_mentions(account, None)
