@@ -108,3 +108,32 @@ class AcceptInvitationForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return data
+
+
+class MastodonInstanceForm(forms.Form):
+    instance = forms.URLField(
+        label=_("Mastodon server"),
+        initial="https://mastodon.social",
+        assume_scheme="https",
+        help_text=_("The address of your server."),
+    )
+
+
+class AppPasswordForm(forms.Form):
+    identifier = forms.CharField(label=_("Handle"), max_length=253, help_text=_("For example brand.bsky.social"))
+    password = forms.CharField(
+        label=_("App password"),
+        widget=forms.PasswordInput,
+        help_text=_("Create one in Bluesky: Settings → Privacy and security → App passwords."),
+    )
+
+
+class PickAccountsForm(forms.Form):
+    accounts = forms.MultipleChoiceField(label=_("Accounts to manage"), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, candidates: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].choices = [  # type: ignore[attr-defined]
+            (c["remote_id"], f"{c['display_name']} (@{c['handle']})") for c in candidates
+        ]
+        self.fields["accounts"].initial = [c["remote_id"] for c in candidates]

@@ -189,8 +189,15 @@ class SocialAccount(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=SocialAccountStatus.choices, default=SocialAccountStatus.CONNECTED
     )
+    # A long-lived secret to sign in again when refreshing fails (a Bluesky app password), encrypted.
+    secret = EncryptedTextField(_("secret"), blank=True)
+    # Platform ids and locations: Mastodon instance URL, Facebook Page id, Bluesky DID and PDS, …
+    extra = models.JSONField(_("platform details"), default=dict, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # A worker refreshing the tokens holds this claim, so a rotating refresh token is never used twice.
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -222,6 +229,39 @@ class SocialAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} @{self.handle}"
+
+
+class PendingConnection(models.Model):
+    """Accounts a person may add after signing in on a platform, waiting for them to pick which ones.
+    The candidates (with their tokens) are stored encrypted and expire after an hour."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    candidates = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.platform} connection by {self.user}"
+
+
+class PlatformApp(models.Model):
+    """SMMS's own app registration on a federated server (a Mastodon instance registers apps per server)."""
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    instance = models.URLField(max_length=300)
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "instance"], name="accounts_platformapp_unique_instance")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} app on {self.instance}"
 
 
 class AccountGroup(models.Model):

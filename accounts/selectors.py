@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections import Counter
 from typing import Any
 
@@ -19,6 +20,7 @@ from .models import (
     Invitation,
     Membership,
     Organization,
+    PendingConnection,
     Platform,
     SocialAccount,
     SocialAccountStatus,
@@ -175,3 +177,36 @@ def social_account_summary(*, org: Organization) -> dict[str, Any]:
             for p, n in per_platform.most_common()
         ],
     }
+
+
+def pending_connection_get(*, membership: Membership, pending_id: int) -> PendingConnection:
+    """A sign-in waiting for its owner to pick accounts: only the person who signed in, in the same
+    organization, before it expires."""
+    try:
+        return PendingConnection.objects.get(
+            id=pending_id,
+            organization=membership.organization,
+            user=membership.user,
+            expires_at__gt=timezone.now(),
+        )
+    except (PendingConnection.DoesNotExist, ValueError):
+        raise NotFound("pending connection") from None
+
+
+def pending_connection_candidates(*, pending: PendingConnection) -> list[dict[str, Any]]:
+    """What the picker shows: no tokens leave this function."""
+    existing = set(
+        SocialAccount.objects.filter(organization=pending.organization, platform=pending.platform).values_list(
+            "remote_id", flat=True
+        )
+    )
+    return [
+        {
+            "remote_id": c["remote_id"],
+            "handle": c["handle"],
+            "display_name": c["display_name"],
+            "avatar_url": c["avatar_url"],
+            "already_connected": c["remote_id"] in existing,
+        }
+        for c in json.loads(pending.candidates)
+    ]

@@ -6,19 +6,26 @@ writes in a transaction. Views and API handlers call these and nothing else to c
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from smms.connectors.base import Connector
+from smms.connectors.errors import AuthRevoked, ConnectorError
+from smms.connectors.oauth import pkce_pair
+from smms.connectors.types import AccountCandidate, AccountRef, TokenSet
 from smms.errors import Conflict, Forbidden, ValidationFailed
 
 from . import selectors
@@ -28,14 +35,18 @@ from .models import (
     Invitation,
     Membership,
     Organization,
+    PendingConnection,
+    PlatformApp,
     SocialAccount,
     SocialAccountStatus,
     Team,
     User,
     validate_timezone,
 )
+from .platforms import CONNECTABLE, account_ref, capabilities, connector_for, mastodon_instance
 from .roles import ASSIGNABLE_ROLES, Perm, Role, Scope, role_allows
 
+logger = logging.getLogger(__name__)
 INVITATION_TTL = timedelta(days=7)
 M = TypeVar("M", Membership, SocialAccount, AccountGroup)
 N = TypeVar("N", Team, AccountGroup)
@@ -288,14 +299,257 @@ def social_account_update(
 
 
 def social_account_disconnect(*, account: SocialAccount, actor: Membership) -> SocialAccount:
-    """Stop managing the account: forget its tokens. (Revocation on the platform comes with connectors.)"""
+    """Stop managing the account: revoke our access on the platform where it allows, forget the tokens."""
     require(actor, Perm.MANAGE_SOCIAL_ACCOUNTS)
+    if account.access_token:
+        try:
+            connector_for(account.platform, instance=account.extra.get("instance")).revoke(account_ref(account))
+        except ConnectorError as exc:  # NotSupported included: forgetting the token is what matters here
+            logger.info("revocation of %s on %s not done: %s", account.id, account.platform, exc)
     account.status = SocialAccountStatus.DISCONNECTED
     account.access_token = ""
     account.refresh_token = ""
+    account.secret = ""
     account.token_expires_at = None
-    account.save(update_fields=["status", "access_token", "refresh_token", "token_expires_at", "updated_at"])
+    account.save(update_fields=["status", "access_token", "refresh_token", "secret", "token_expires_at", "updated_at"])
     return account
+
+
+# --- connecting accounts ----------------------------------------------------------------------------------
+PENDING_TTL = timedelta(hours=1)
+
+
+def _connectable(platform: str) -> None:
+    if platform not in CONNECTABLE:
+        raise ValidationFailed(_("SMMS cannot connect this network yet."), field="platform")
+
+
+def _mastodon_app(instance: str | None, redirect_uri: str) -> None:
+    """Register SMMS on the Mastodon instance once (Mastodon apps are per server)."""
+    base = mastodon_instance(instance)
+    if PlatformApp.objects.filter(platform="mastodon", instance=base).exists():
+        return
+    client_id, client_secret = connector_for("mastodon", instance=base).register_app(
+        redirect_uri=redirect_uri, website=settings.SMMS_BASE_URL
+    )
+    PlatformApp.objects.get_or_create(
+        platform="mastodon", instance=base, defaults={"client_id": client_id, "client_secret": client_secret}
+    )
+
+
+def social_connect_start(
+    *, actor: Membership, platform: str, redirect_uri: str, instance: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The platform's consent URL, and the flow state to keep in the session until the callback."""
+    require(actor, Perm.MANAGE_SOCIAL_ACCOUNTS)
+    _connectable(platform)
+    if not capabilities(platform).oauth:
+        raise ValidationFailed(_("This network connects with a sign-in form, not a redirect."), field="platform")
+    if platform == "mastodon":
+        _mastodon_app(instance, redirect_uri)
+        instance = mastodon_instance(instance)
+    verifier, _challenge = pkce_pair()
+    state = secrets.token_urlsafe(24)
+    url = connector_for(platform, instance=instance).authorization_url(
+        redirect_uri=redirect_uri, state=state, code_verifier=verifier
+    )
+    flow = {"platform": platform, "state": state, "verifier": verifier, "instance": instance}
+    return url, flow
+
+
+def social_connect_finish(
+    *, actor: Membership, flow: dict[str, Any], code: str, state: str, redirect_uri: str
+) -> PendingConnection:
+    require(actor, Perm.MANAGE_SOCIAL_ACCOUNTS)
+    if not flow or not secrets.compare_digest(str(flow.get("state", "")), state):
+        raise ValidationFailed(_("This sign-in link is stale or was not started here. Start again."))
+    platform = flow["platform"]
+    connector = connector_for(platform, instance=flow.get("instance"))
+    tokens = connector.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=flow["verifier"])
+    candidates = connector.list_accounts(tokens)
+    return _pending(actor, platform, candidates, secret="")
+
+
+def social_connect_password(*, actor: Membership, platform: str, identifier: str, password: str) -> PendingConnection:
+    """Sign in with an app password (Bluesky); the password is kept, encrypted, to sign in again."""
+    require(actor, Perm.MANAGE_SOCIAL_ACCOUNTS)
+    _connectable(platform)
+    connector = connector_for(platform)
+    tokens = connector.login(identifier=identifier.strip().lstrip("@"), password=password.strip())
+    return _pending(actor, platform, connector.list_accounts(tokens), secret=password.strip())
+
+
+def _pending(actor: Membership, platform: str, candidates: list[AccountCandidate], *, secret: str) -> PendingConnection:
+    if not candidates:
+        raise ValidationFailed(_("This sign-in gives access to no account SMMS can manage."))
+    payload = [
+        {
+            "remote_id": c.remote_id,
+            "handle": c.handle,
+            "display_name": c.display_name,
+            "avatar_url": c.avatar_url,
+            "access_token": c.tokens.access_token,
+            "refresh_token": c.tokens.refresh_token,
+            "expires_at": c.tokens.expires_at.isoformat() if c.tokens.expires_at else None,
+            "scopes": list(c.tokens.scopes),
+            "extra": dict(c.extra),
+            "secret": secret,
+        }
+        for c in candidates
+    ]
+    return PendingConnection.objects.create(
+        organization=actor.organization,
+        user=actor.user,
+        platform=platform,
+        candidates=json.dumps(payload),
+        expires_at=timezone.now() + PENDING_TTL,
+    )
+
+
+@transaction.atomic
+def social_connect_confirm(
+    *, actor: Membership, pending: PendingConnection, remote_ids: Iterable[str]
+) -> list[SocialAccount]:
+    """Add (or reconnect) the chosen accounts with their tokens, then forget the pending sign-in."""
+    require(actor, Perm.MANAGE_SOCIAL_ACCOUNTS)
+    wanted = set(remote_ids)
+    candidates = [c for c in json.loads(pending.candidates) if c["remote_id"] in wanted]
+    if not candidates:
+        raise ValidationFailed(_("Choose at least one account."), field="accounts")
+    accounts = []
+    for c in candidates:
+        account, _created = SocialAccount.objects.update_or_create(
+            organization=pending.organization,
+            platform=pending.platform,
+            remote_id=c["remote_id"],
+            defaults={
+                "handle": c["handle"],
+                "display_name": c["display_name"],
+                "avatar_url": c["avatar_url"][:500],
+                "access_token": c["access_token"],
+                "refresh_token": c["refresh_token"],
+                "token_expires_at": datetime.fromisoformat(c["expires_at"]) if c["expires_at"] else None,
+                "scopes": c["scopes"],
+                "extra": c["extra"],
+                "secret": c["secret"],
+                "status": SocialAccountStatus.CONNECTED,
+                "last_error": "",
+                "last_error_at": None,
+                "refresh_claimed_until": None,
+                "connected_by": actor.user,
+            },
+        )
+        accounts.append(account)
+    pending.delete()
+    return accounts
+
+
+# --- keeping tokens alive -----------------------------------------------------------------------------------
+def social_account_connector(*, account: SocialAccount) -> tuple[Connector, AccountRef]:
+    """A connector acting as ``account``, which saves refreshed tokens as soon as a call rotates them."""
+
+    def save(_ref: AccountRef, tokens: TokenSet) -> None:
+        social_account_tokens_save(account_id=account.id, tokens=tokens)
+
+    connector = connector_for(account.platform, instance=account.extra.get("instance"), on_tokens=save)
+    return connector, account_ref(account)
+
+
+def social_account_tokens_save(*, account_id: int, tokens: TokenSet) -> None:
+    """Both tokens and the expiry in one UPDATE: a rotated refresh token is never half-saved."""
+    SocialAccount.objects.filter(id=account_id).update(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        token_expires_at=tokens.expires_at,
+        last_refreshed_at=timezone.now(),
+        refresh_claimed_until=None,
+        updated_at=timezone.now(),
+    )
+
+
+def social_accounts_refresh_due(*, margin_seconds: int | None = None) -> list[int]:
+    margin = settings.SMMS_TOKEN_REFRESH_MARGIN if margin_seconds is None else margin_seconds
+    soon = timezone.now() + timedelta(seconds=margin)
+    due = SocialAccount.objects.filter(status=SocialAccountStatus.CONNECTED, token_expires_at__lt=soon).exclude(
+        refresh_token="", secret=""
+    )
+    return list(due.values_list("id", flat=True)[:1000])
+
+
+def social_account_refresh(*, account_id: int) -> str:
+    """Refresh one account's tokens. Claimed with a conditional UPDATE so two workers never spend the same
+    single-use refresh token; no transaction is held during the platform call. Returns what happened:
+    "refreshed", "skipped" (claimed elsewhere, not connected, nothing to refresh with) or "revoked"."""
+    now = timezone.now()
+    claimed = (
+        SocialAccount.objects.filter(id=account_id, status=SocialAccountStatus.CONNECTED)
+        .filter(Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now))
+        .update(refresh_claimed_until=now + timedelta(minutes=2))
+    )
+    if not claimed:
+        return "skipped"
+    account = SocialAccount.objects.get(id=account_id)
+    connector = connector_for(account.platform, instance=account.extra.get("instance"))
+    ref = account_ref(account)
+    if not connector.can_refresh(ref) and not account.secret:  # Facebook, Mastodon: nothing to refresh
+        SocialAccount.objects.filter(id=account_id).update(refresh_claimed_until=None)
+        return "skipped"
+    try:
+        tokens = _renew(connector, ref, account.secret)
+    except AuthRevoked as exc:
+        social_account_mark_revoked(account_id=account_id, reason=str(exc))
+        return "revoked"
+    except ConnectorError:
+        SocialAccount.objects.filter(id=account_id).update(refresh_claimed_until=None)
+        raise
+    social_account_tokens_save(account_id=account_id, tokens=tokens)
+    return "refreshed"
+
+
+def _renew(connector: Connector, ref: AccountRef, secret: str) -> TokenSet:
+    """Refresh; where the refresh token is gone but an app password is kept (Bluesky), sign in again."""
+    if connector.can_refresh(ref):
+        try:
+            return connector.refresh(ref)
+        except AuthRevoked:
+            if not secret:
+                raise
+    return connector.login(identifier=ref.handle, password=secret)
+
+
+def social_account_mark_revoked(*, account_id: int, reason: str) -> bool:
+    """Flag the account for reconnecting and tell its organization's owners and admins, once."""
+    changed = SocialAccount.objects.filter(id=account_id, status=SocialAccountStatus.CONNECTED).update(
+        status=SocialAccountStatus.NEEDS_RECONNECT,
+        last_error=reason[:1000],
+        last_error_at=timezone.now(),
+        refresh_claimed_until=None,
+    )
+    if changed:
+        from .tasks import social_account_notify_revoked
+
+        transaction.on_commit(lambda: social_account_notify_revoked.delay(account_id))
+    return bool(changed)
+
+
+def social_account_notify_revoked(*, account_id: int) -> int:
+    account = SocialAccount.objects.select_related("organization").filter(id=account_id).first()
+    if account is None or account.status != SocialAccountStatus.NEEDS_RECONNECT:
+        return 0
+    admins = Membership.objects.filter(
+        organization=account.organization, role__in=[Role.OWNER, Role.ADMIN]
+    ).select_related("user")
+    sent = 0
+    for membership in admins:
+        with translation.override(membership.user.language):
+            subject = _("%(account)s needs reconnecting") % {"account": account}
+            body = render_to_string(
+                "accounts/email/account_revoked.txt",
+                {"account": account, "link": f"{settings.SMMS_BASE_URL.rstrip('/')}/settings/accounts/"},
+            )
+        send_mail(subject, body, None, [membership.user.email])
+        sent += 1
+    return sent
 
 
 # --- API keys ---------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from smms.connectors.errors import ConnectorError
+
 from . import services
 
 
@@ -24,3 +26,27 @@ def invitations_send_pending() -> int:
     for invitation_id in ids:
         invitation_send_email.delay(invitation_id)
     return len(ids)
+
+
+@shared_task(name="accounts.tasks.social_accounts_refresh_expiring")
+def social_accounts_refresh_expiring() -> int:
+    ids = services.social_accounts_refresh_due()
+    for account_id in ids:
+        social_account_refresh_token.delay(account_id)
+    return len(ids)
+
+
+@shared_task(
+    name="accounts.tasks.social_account_refresh_token",
+    autoretry_for=(ConnectorError,),
+    retry_backoff=30,
+    retry_jitter=True,
+    max_retries=5,
+)
+def social_account_refresh_token(account_id: int) -> str:
+    return services.social_account_refresh(account_id=account_id)
+
+
+@shared_task(name="accounts.tasks.social_account_notify_revoked", autoretry_for=(OSError,), max_retries=5)
+def social_account_notify_revoked(account_id: int) -> int:
+    return services.social_account_notify_revoked(account_id=account_id)

@@ -36,6 +36,11 @@ urlpatterns = [
     path("settings/groups/<int:group_id>/", views.group_edit, name="group_edit"),
     path("settings/groups/<int:group_id>/delete/", views.group_delete, name="group_delete"),
     path("settings/accounts/", views.social_accounts, name="social_accounts"),
+    path("settings/accounts/connect/", views.connect, name="connect"),
+    path("settings/accounts/connect/<str:platform>/start/", views.connect_start, name="connect_start"),
+    path("settings/accounts/connect/<str:platform>/callback/", views.connect_callback, name="connect_callback"),
+    path("settings/accounts/connect/<str:platform>/sign-in/", views.connect_password, name="connect_password"),
+    path("settings/accounts/connect/pending/<int:pending_id>/", views.connect_pick, name="connect_pick"),
     path("settings/accounts/<int:account_id>/", views.social_account_edit, name="social_account_edit"),
     path(
         "settings/accounts/<int:account_id>/disconnect/",

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from smms.connectors.errors import AuthRevoked, ConnectorError, RateLimited, Transient
 from smms.errors import DomainError, Forbidden
 
 from . import selectors, services
@@ -23,8 +24,11 @@ from .forms import (
     AcceptInvitationForm,
     AccountGroupForm,
     ApiKeyForm,
+    AppPasswordForm,
     InviteForm,
+    MastodonInstanceForm,
     OrganizationForm,
+    PickAccountsForm,
     ProfileForm,
     RoleForm,
     SocialAccountForm,
@@ -33,6 +37,7 @@ from .forms import (
 from .middleware import SESSION_ORG_KEY
 from .models import Platform, SocialAccountStatus
 from .permissions import org_required
+from .platforms import CONNECTABLE, capabilities
 from .roles import SCOPE_LABELS, Perm
 
 
@@ -373,3 +378,108 @@ def api_key_revoke(request: HttpRequest, api_key_id: int) -> HttpResponse:
     services.api_key_revoke(api_key=key, actor=request.membership)  # type: ignore[attr-defined]
     messages.success(request, _("API key revoked."))
     return redirect("api_keys")
+
+
+# --- connecting accounts ------------------------------------------------------------------------------------
+SESSION_FLOW_KEY = "smms_connect_flow"
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+def connect(request: HttpRequest) -> HttpResponse:
+    platforms = [(p, dict(Platform.choices)[p], capabilities(p)) for p in CONNECTABLE]
+    return render(
+        request,
+        "accounts/settings/connect.html",
+        {"platforms": platforms, "mastodon_form": MastodonInstanceForm(), "bluesky_form": AppPasswordForm()},
+    )
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+@require_POST
+def connect_start(request: HttpRequest, platform: str) -> HttpResponse:
+    instance = None
+    if platform == "mastodon":
+        form = MastodonInstanceForm(request.POST)
+        instance = form.cleaned_data["instance"] if form.is_valid() else None
+    redirect_uri = request.build_absolute_uri(reverse("connect_callback", args=[platform]))
+    try:
+        url, flow = services.social_connect_start(
+            actor=request.membership,  # type: ignore[attr-defined]
+            platform=platform,
+            redirect_uri=redirect_uri,
+            instance=instance,
+        )
+    except (DomainError, ConnectorError) as exc:
+        messages.error(request, _connector_message(exc))
+        return redirect("connect")
+    request.session[SESSION_FLOW_KEY] = flow
+    return redirect(url)
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+def connect_callback(request: HttpRequest, platform: str) -> HttpResponse:
+    flow = request.session.pop(SESSION_FLOW_KEY, None) or {}
+    if request.GET.get("error"):
+        messages.error(request, _("The network did not grant access: %(error)s") % {"error": request.GET["error"]})
+        return redirect("connect")
+    try:
+        if flow.get("platform") != platform:
+            raise DomainError(_("This sign-in link is stale or was not started here. Start again."))
+        pending = services.social_connect_finish(
+            actor=request.membership,  # type: ignore[attr-defined]
+            flow=flow,
+            code=request.GET.get("code", ""),
+            state=request.GET.get("state", ""),
+            redirect_uri=request.build_absolute_uri(reverse("connect_callback", args=[platform])),
+        )
+    except (DomainError, ConnectorError) as exc:
+        messages.error(request, _connector_message(exc))
+        return redirect("connect")
+    return redirect("connect_pick", pending_id=pending.id)
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+@require_POST
+def connect_password(request: HttpRequest, platform: str) -> HttpResponse:
+    form = AppPasswordForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the handle and an app password."))
+        return redirect("connect")
+    try:
+        pending = services.social_connect_password(
+            actor=request.membership,  # type: ignore[attr-defined]
+            platform=platform,
+            identifier=form.cleaned_data["identifier"],
+            password=form.cleaned_data["password"],
+        )
+    except (DomainError, ConnectorError) as exc:
+        messages.error(request, _connector_message(exc))
+        return redirect("connect")
+    return redirect("connect_pick", pending_id=pending.id)
+
+
+@org_required(Perm.MANAGE_SOCIAL_ACCOUNTS)
+def connect_pick(request: HttpRequest, pending_id: int) -> HttpResponse:
+    actor = request.membership  # type: ignore[attr-defined]
+    pending = selectors.pending_connection_get(membership=actor, pending_id=pending_id)
+    candidates = selectors.pending_connection_candidates(pending=pending)
+    form = PickAccountsForm(request.POST or None, candidates=candidates)
+    done = _submit(
+        request,
+        form,
+        lambda d: services.social_connect_confirm(actor=actor, pending=pending, remote_ids=d["accounts"]),
+        _("Accounts connected."),
+        "social_accounts",
+    )
+    context = {"form": form, "pending": pending, "candidates": candidates}
+    return done or render(request, "accounts/settings/connect_pick.html", context)
+
+
+def _connector_message(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, AuthRevoked):
+        return _("The network refused the sign-in. Check the account and try again.")
+    if isinstance(exc, RateLimited | Transient):
+        return _("The network is not answering right now. Try again in a few minutes.")
+    return _("The network answered with an error: %(error)s") % {"error": exc}

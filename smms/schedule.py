@@ -9,4 +9,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {"task": "smms.tasks.worker_heartbeat", "schedule": 30.0},
     # An on-commit enqueue can be lost (crash between commit and publish): re-send what is still unsent.
     "invitations-resend-unsent": {"task": "accounts.tasks.invitations_send_pending", "schedule": 300.0},
+    # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
+    "tokens-refresh-expiring": {"task": "accounts.tasks.social_accounts_refresh_expiring", "schedule": 300.0},
 }

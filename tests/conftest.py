@@ -6,15 +6,17 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, PendingConnection
 from accounts.roles import Role
 from tests.factories import (
     AccountGroupFactory,
@@ -130,7 +132,15 @@ def org_objects(personas):
         team.members.add(membership)
         invitation = services.invitation_create(actor=membership, email=f"new@{org.slug}.test", role=Role.ANALYST)
         _key, _raw = services.api_key_create(actor=membership, name="k", scopes=["accounts:read"])
+        pending = PendingConnection.objects.create(
+            organization=org,
+            user=membership.user,
+            platform="mastodon",
+            candidates="[]",
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
         return {
+            "pending": pending,
             "account": account,
             "group": group,
             "team": team,
@@ -151,3 +161,15 @@ def celery_eager():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def simulator(settings):
+    """A platform simulator on a loopback port, and the settings pointing every connector at it."""
+    from simulator.app import Simulator
+    from simulator.server import running_simulator
+    from tests.connectors.conftest import SimAdmin
+
+    with running_simulator(Simulator(seed=7)) as (_sim, base):
+        settings.SMMS_SIMULATOR_URL = base
+        yield SimAdmin(base)

@@ -25,10 +25,14 @@ ID_URLS = {
     "social-account-disconnect": ("post", {"pk": "account"}),
     "account-group-detail": ("get", {"pk": "group"}),
     "member-detail": ("get", {"pk": "member"}),
+    "connect_pick": ("get", {"pending_id": "pending"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",
     "password_reset_confirm": "addressed by a signed token for one user, not an organization's object",
+    "connect_start": "addressed by a network name, not an organization's object",
+    "connect_callback": "addressed by a network name; the flow state lives in the caller's session",
+    "connect_password": "addressed by a network name, not an organization's object",
 }
 
 

@@ -45,7 +45,7 @@ class MastodonConnector(Connector):
         message = response.data.get("error") if isinstance(response.data, Mapping) else None
         if response.status == 401:
             # Mastodon tokens do not expire: refusal means the app was revoked.
-            return AuthRevoked(message or "access token revoked", platform=self.platform, status=401)
+            return AuthRevoked(f"access revoked ({message or 'token refused'})", platform=self.platform, status=401)
         if response.status == 429:
             info = self._parse_limits(response.headers)
             when = info.reset_at if info and info.reset_at else retry_after(response.headers)

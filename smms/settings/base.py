@@ -126,6 +126,20 @@ SMMS_ENCRYPTION_KEYS = env_list("SMMS_ENCRYPTION_KEYS", [])
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# --- Social platforms ---------------------------------------------------------------------------------
+# With SMMS_SIMULATOR_URL set, every connector talks to the bundled platform simulator at that address;
+# without it, to the real APIs with the app credentials below (register SMMS with each network).
+SMMS_SIMULATOR_URL = env_str("SMMS_SIMULATOR_URL", "")
+SMMS_PLATFORM_CREDENTIALS = {
+    platform: (env_str(f"SMMS_{platform.upper()}_CLIENT_ID", ""), env_str(f"SMMS_{platform.upper()}_CLIENT_SECRET", ""))
+    for platform in ("x", "facebook", "instagram", "mastodon")
+}
+# Default Mastodon instance offered in the connect form (each account may live on another).
+SMMS_MASTODON_DEFAULT_INSTANCE = env_str("SMMS_MASTODON_DEFAULT_INSTANCE", "https://mastodon.social")
+SMMS_CONNECTOR_TIMEOUT = env_int("SMMS_CONNECTOR_TIMEOUT", 20)
+# Refresh access tokens this many seconds before they expire.
+SMMS_TOKEN_REFRESH_MARGIN = env_int("SMMS_TOKEN_REFRESH_MARGIN", 900)
+
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}

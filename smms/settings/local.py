@@ -59,5 +59,7 @@ if not os.environ.get("CACHE_URL") and not os.environ.get("REDIS_URL"):
     }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# `make run` starts the platform simulator here; point SMMS_SIMULATOR_URL elsewhere or empty it to change.
+SMMS_SIMULATOR_URL = env_str("SMMS_SIMULATOR_URL", "http://127.0.0.1:8900")
 SMMS_DEMO_DATA_ALLOWED = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,72 @@
+"""The bridge between stored social accounts and the Django-free connectors: which endpoints and app
+credentials a platform uses here (the simulator in development and tests, the real APIs in production),
+and the conversion of a SocialAccount into the AccountRef a connector acts with."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from smms.connectors import get_connector
+from smms.connectors.base import Connector, TokensSaved
+from smms.connectors.endpoints import platform_config
+from smms.connectors.types import AccountRef, Capabilities, TokenSet
+
+from .models import PlatformApp, SocialAccount
+
+CONNECTABLE = ("x", "facebook", "instagram", "mastodon", "bluesky")
+
+
+def simulated() -> bool:
+    return bool(settings.SMMS_SIMULATOR_URL)
+
+
+def mastodon_instance(instance: str | None = None) -> str:
+    if simulated():
+        return f"{settings.SMMS_SIMULATOR_URL.rstrip('/')}/mastodon"
+    return (instance or settings.SMMS_MASTODON_DEFAULT_INSTANCE).rstrip("/")
+
+
+def connector_for(platform: str, *, instance: str | None = None, on_tokens: TokensSaved | None = None) -> Connector:
+    """A connector for ``platform`` configured for this deployment. Mastodon takes the instance URL; its
+    app credentials come from the PlatformApp registered on that instance (see services)."""
+    client_id, client_secret = settings.SMMS_PLATFORM_CREDENTIALS.get(platform, ("", ""))
+    simulator = settings.SMMS_SIMULATOR_URL or None
+    if simulator and not client_id:
+        client_id, client_secret = f"smms-{platform}", f"secret-{platform}"
+    overrides: dict[str, str] = {}
+    if platform == "mastodon":
+        base = mastodon_instance(instance)
+        overrides = {"api_base": base, "authorize_url": f"{base}/oauth/authorize", "token_url": f"{base}/oauth/token"}
+        app = PlatformApp.objects.filter(platform="mastodon", instance=base).first()
+        if app is not None:
+            client_id, client_secret = app.client_id, app.client_secret
+        simulator = None  # the instance URL already points at the simulator when simulated
+    config = platform_config(
+        platform,
+        simulator=simulator,
+        client_id=client_id,
+        client_secret=client_secret,
+        timeout=settings.SMMS_CONNECTOR_TIMEOUT,
+        overrides=overrides,
+    )
+    return get_connector(platform, config, on_tokens=on_tokens)
+
+
+def capabilities(platform: str) -> Capabilities:
+    from smms.connectors import connector_class
+
+    return connector_class(platform).capabilities
+
+
+def account_ref(account: SocialAccount) -> AccountRef:
+    return AccountRef(
+        remote_id=account.remote_id,
+        handle=account.handle,
+        tokens=TokenSet(
+            access_token=account.access_token,
+            refresh_token=account.refresh_token,
+            expires_at=account.token_expires_at,
+            scopes=tuple(account.scopes or ()),
+        ),
+        extra=dict(account.extra or {}),
+    )

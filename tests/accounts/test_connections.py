@@ -1,0 +1,115 @@
+"""Connecting accounts, keeping their tokens alive and noticing revocation, against the simulator."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from django.core import mail
+from django.db import connection
+
+from accounts import selectors, services
+from accounts.models import PlatformApp, SocialAccount
+from smms.errors import Forbidden, ValidationFailed
+
+CALLBACK = "http://testserver/settings/accounts/connect/mastodon/callback/"
+
+
+def consent(url: str, user_id: str | None = None) -> dict[str, str]:
+    """What a person does on the network's consent page: pick the account, authorize."""
+    page = requests.get(url, timeout=10)
+    form = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    user_id = user_id or re.search(r'<option value="([^"]+)"', page.text).group(1)
+    answer = requests.post(
+        url, data={**form, "user_id": user_id, "decision": "allow"}, allow_redirects=False, timeout=10
+    )
+    return {k: v[0] for k, v in parse_qs(urlparse(answer.headers["Location"]).query).items()}
+
+
+def connect_mastodon(personas) -> SocialAccount:
+    url, flow = services.social_connect_start(actor=personas.admin, platform="mastodon", redirect_uri=CALLBACK)
+    back = consent(url, "109000000")
+    pending = services.social_connect_finish(
+        actor=personas.admin, flow=flow, code=back["code"], state=back["state"], redirect_uri=CALLBACK
+    )
+    [candidate] = selectors.pending_connection_candidates(pending=pending)
+    [account] = services.social_connect_confirm(
+        actor=personas.admin, pending=pending, remote_ids=[candidate["remote_id"]]
+    )
+    return account
+
+
+def test_connecting_mastodon_registers_the_app_and_stores_encrypted_tokens(personas, simulator):
+    account = connect_mastodon(personas)
+    assert (account.platform, account.handle, account.status) == ("mastodon", "maisonlumiere", "connected")
+    assert PlatformApp.objects.filter(platform="mastodon").count() == 1
+    assert account.extra["instance"].endswith("/mastodon")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT access_token FROM accounts_socialaccount WHERE id = %s", [account.id])
+        raw = cursor.fetchone()[0]
+    assert account.access_token not in raw
+    connector, ref = services.social_account_connector(account=account)
+    assert connector.list_accounts(ref.tokens)[0].handle == "maisonlumiere"
+
+
+def test_a_stale_or_foreign_state_is_refused(personas, simulator):
+    url, flow = services.social_connect_start(actor=personas.admin, platform="mastodon", redirect_uri=CALLBACK)
+    back = consent(url, "109000000")
+    with pytest.raises(ValidationFailed):
+        services.social_connect_finish(
+            actor=personas.admin, flow=flow, code=back["code"], state="forged", redirect_uri=CALLBACK
+        )
+
+
+def test_an_analyst_cannot_connect(personas, simulator):
+    with pytest.raises(Forbidden):
+        services.social_connect_start(actor=personas.analyst, platform="mastodon", redirect_uri=CALLBACK)
+
+
+def test_reconnecting_updates_the_same_account(personas, simulator):
+    first = connect_mastodon(personas)
+    SocialAccount.objects.filter(id=first.id).update(status="needs_reconnect", last_error="revoked")
+    second = connect_mastodon(personas)
+    assert second.id == first.id
+    second.refresh_from_db()
+    assert (second.status, second.last_error) == ("connected", "")
+
+
+def test_a_revoked_token_flags_the_account_and_tells_owners_and_admins_once(
+    personas, simulator, django_capture_on_commit_callbacks, celery_eager
+):
+    account = connect_mastodon(personas)
+    simulator.revoke(platform="mastodon", user_id="109000000")
+    connector, ref = services.social_account_connector(account=account)
+    from smms.connectors.errors import AuthRevoked
+
+    with pytest.raises(AuthRevoked) as revoked:
+        connector.fetch_mentions(ref, None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.social_account_mark_revoked(account_id=account.id, reason=str(revoked.value)) is True
+        assert services.social_account_mark_revoked(account_id=account.id, reason="again") is False
+    account.refresh_from_db()
+    assert account.status == "needs_reconnect"
+    assert "revoked" in account.last_error
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@acme.test", "owner@acme.test"]
+    assert "needs reconnecting" in mail.outbox[0].subject
+
+
+def test_disconnecting_revokes_on_the_platform(personas, simulator):
+    account = connect_mastodon(personas)
+    token = account.access_token
+    services.social_account_disconnect(account=account, actor=personas.admin)
+    answer = requests.get(f"{account.extra['instance']}/api/v1/accounts/verify_credentials",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+    assert answer.status_code == 401
+    account.refresh_from_db()
+    assert (account.status, account.access_token) == ("disconnected", "")
+
+
+def test_accounts_without_refresh_are_skipped_by_the_refresher(personas, simulator):
+    account = connect_mastodon(personas)
+    assert services.social_account_refresh(account_id=account.id) == "skipped"
+    account.refresh_from_db()
+    assert account.refresh_claimed_until is None
