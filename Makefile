@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: run test install messages lint typecheck migrate demo clean help
 
 help:
-	@echo "make run    start dashboard + Celery worker + beat with demo data on http://127.0.0.1:$(PORT)/"
+	@echo "make run    start the platform simulator, dashboard, Celery worker and beat, with demo data, on http://127.0.0.1:$(PORT)/"
 	@echo "make test   run linters, type checks and the test suite against PostgreSQL and Redis"
 
 # The virtualenv is rebuilt whenever the declared or locked dependencies change.
@@ -31,7 +31,8 @@ migrate: messages
 demo: migrate
 	$(PY) manage.py seed_demo
 
-run: demo
+# devrun starts the simulator, loads the demo data through it, then the web server, worker and beat.
+run: migrate
 	$(PY) scripts/devrun.py --port $(PORT)
 
 lint: install

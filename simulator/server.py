@@ -35,7 +35,8 @@ def running_simulator(sim: Simulator | None = None, host: str = "127.0.0.1") -> 
     """A simulator on a free loopback port for the duration of the block: yields (simulator, base URL)."""
     sim = sim or Simulator()
     server = build_server(sim, host, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval keeps shutdown quick: tests start and stop many simulators.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield sim, f"http://{host}:{server.server_port}"

@@ -316,3 +316,41 @@ class World:
 def s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+PERSISTED = ("users", "posts", "tokens", "codes", "media", "idempotency", "extra", "ttl", "rate_limits",
+             "_seq", "clock_offset", "seed")  # fmt: skip
+
+
+def save_world(world: World, path: str) -> None:
+    """Write the world to its own state file (atomically), so a restarted simulator keeps its accounts,
+    tokens and posts, and ids never repeat."""
+    import os
+    import pickle
+
+    with world.lock:
+        state = {name: getattr(world, name) for name in PERSISTED}
+        state["rng"] = world.rng.getstate()
+        data = pickle.dumps(state)
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def load_world(world: World, path: str) -> bool:
+    import os
+    import pickle
+
+    if not os.path.exists(path):
+        return False
+    with open(path, "rb") as handle:
+        state = pickle.load(handle)  # noqa: S301 -- the simulator's own file in var/, written by save_world
+    with world.lock:
+        world.rng.setstate(state.pop("rng"))
+        for name, value in state.items():
+            setattr(world, name, value)
+        world.post_order = {p: [] for p in PLATFORMS}
+        for post in sorted(world.posts.values(), key=lambda p: p.seq):
+            world.post_order.setdefault(post.platform, []).append(post)
+    return True

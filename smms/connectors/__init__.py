@@ -24,9 +24,9 @@ CONNECTORS = {
 def connector_class(platform: str) -> type[Connector]:
     try:
         module, name = CONNECTORS[platform].split(":")
-    except KeyError:
+        return getattr(import_module(module), name)  # type: ignore[no-any-return]
+    except (KeyError, ModuleNotFoundError):
         raise LookupError(f"no connector for {platform!r}") from None
-    return getattr(import_module(module), name)  # type: ignore[no-any-return]
 
 
 def get_connector(platform: str, config: PlatformConfig, **kwargs: Any) -> Connector:

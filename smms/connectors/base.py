@@ -166,7 +166,10 @@ def parse_time(value: Any) -> datetime:
     if isinstance(value, bool):
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError) as exc:  # 1e20 and friends: a bad value, not a crash
+            raise ValueError(f"not a time: {value!r}") from exc
     if not isinstance(value, str) or not value:
         raise ValueError(f"not a time: {value!r}")
     text = value.strip().replace("Z", "+00:00")

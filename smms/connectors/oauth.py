@@ -48,12 +48,12 @@ def authorization_url(
     extra: Mapping[str, str] | None = None,
 ) -> str:
     _allow_loopback_http(config.authorize_url)
-    oauth = OAuth2Session(config.client_id, redirect_uri=redirect_uri, scope=list(config.scopes), state=state)
     params: dict[str, Any] = dict(extra or {})
+    # oauthlib joins a list with spaces; Meta wants commas, so such a scope goes as a ready string.
+    scope: list[str] | str = list(config.scopes) if scope_separator == " " else scope_separator.join(config.scopes)
+    oauth = OAuth2Session(config.client_id, redirect_uri=redirect_uri, scope=scope, state=state)
     if code_verifier:
         params.update(code_challenge=pkce_pair_from(code_verifier), code_challenge_method="S256")
-    if scope_separator != " ":
-        params["scope"] = scope_separator.join(config.scopes)
     url, _state = oauth.authorization_url(config.authorize_url, **params)
     return url
 

@@ -59,7 +59,8 @@ if not os.environ.get("CACHE_URL") and not os.environ.get("REDIS_URL"):
     }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-# `make run` starts the platform simulator here; point SMMS_SIMULATOR_URL elsewhere or empty it to change.
-SMMS_SIMULATOR_URL = env_str("SMMS_SIMULATOR_URL", "http://127.0.0.1:8900")
+# `make run` starts the platform simulator here; SMMS_SIMULATOR_URL=off talks to the real networks instead.
+_simulator = env_str("SMMS_SIMULATOR_URL", "http://127.0.0.1:8900")
+SMMS_SIMULATOR_URL = "" if _simulator.lower() in {"off", "none", "false"} else _simulator
 SMMS_DEMO_DATA_ALLOWED = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

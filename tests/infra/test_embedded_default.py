@@ -22,12 +22,14 @@ HEALTH = "import json; from smms.health import health_report; print(json.dumps(h
 
 @pytest.mark.worker
 def test_a_fresh_machine_runs_on_sqlite_and_a_serverless_broker(tmp_path):
-    env = project_env(DJANGO_SETTINGS_MODULE="smms.settings.local", SMMS_VAR_DIR=str(tmp_path / "var"))
+    env = project_env(
+        DJANGO_SETTINGS_MODULE="smms.settings.local", SMMS_VAR_DIR=str(tmp_path / "var"), SMMS_SIMULATOR_URL="off"
+    )
     manage("migrate", "--noinput", env=env)
     assert "owner@demo.smms.test" in manage("seed_demo", env=env)
     database = tmp_path / "var" / "smms.sqlite3"
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT count(*) FROM accounts_socialaccount").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM accounts_membership").fetchone()[0] == 5
 
     worker = start_worker(env, log=tmp_path / "worker.log")
     try:

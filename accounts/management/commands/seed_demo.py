@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts import services
-from accounts.models import AccountGroup, Membership, Organization, Platform, SocialAccount, Team, User
+from accounts.demo import connect_demo_accounts, generate_demo_traffic
+from accounts.models import AccountGroup, Membership, Organization, Team, User
 from accounts.roles import Role
 
 DEMO_PASSWORD = "smms-demo-2026"  # noqa: S105 -- printed demo login, refused in production
@@ -25,17 +24,8 @@ PEOPLE = [
     ("analyst@demo.smms.test", "Noah", "Petit", Role.ANALYST, "en"),
 ]
 
-ACCOUNTS = [
-    # platform, handle, display name, groups
-    (Platform.X, "maisonlumiere", "Maison Lumière", ["Corporate", "France"]),
-    (Platform.X, "maisonlumiere_uk", "Maison Lumière UK", ["United Kingdom"]),
-    (Platform.FACEBOOK, "maisonlumiere.fr", "Maison Lumière France", ["France"]),
-    (Platform.FACEBOOK, "maisonlumiere.uk", "Maison Lumière UK", ["United Kingdom"]),
-    (Platform.INSTAGRAM, "maisonlumiere", "Maison Lumière", ["Corporate", "France"]),
-    (Platform.INSTAGRAM, "maisonlumiere_paris", "Lumière Paris", ["France"]),
-    (Platform.MASTODON, "maisonlumiere@mastodon.social", "Maison Lumière", ["Corporate"]),
-    (Platform.BLUESKY, "maisonlumiere.bsky.social", "Maison Lumière", ["Corporate", "France"]),
-]
+# Groups the connected accounts fall into, by their language or market.
+GROUPS = {"France": "fr", "United Kingdom": "en"}
 
 
 class Command(BaseCommand):
@@ -76,25 +66,19 @@ class Command(BaseCommand):
                 organization=org, name="Équipe France", defaults={"description": "French-speaking markets"}
             )
             fr_team.members.set([members["lead@demo.smms.test"], members["agent1@demo.smms.test"]])
-            for i, (platform, handle, name, group_names) in enumerate(ACCOUNTS):
-                account, created = SocialAccount.objects.get_or_create(
-                    organization=org,
-                    platform=platform,
-                    remote_id=f"demo-{platform}-{i}",
-                    defaults={
-                        "handle": handle,
-                        "display_name": name,
-                        # Placeholders until the connectors' OAuth flow stores real tokens.
-                        "access_token": f"demo-access-{platform}-{i}",
-                        "refresh_token": f"demo-refresh-{platform}-{i}",
-                        "token_expires_at": timezone.now() + timedelta(days=30),
-                        "scopes": ["read", "write"],
-                        "connected_by": users[PEOPLE[0][0]],
-                    },
-                )
-                for group_name in group_names:
-                    group, _ = AccountGroup.objects.get_or_create(organization=org, name=group_name)
-                    group.accounts.add(account)
+        owner = members[PEOPLE[0][0]]
+        if settings.SMMS_SIMULATOR_URL and not org.social_accounts.exists():
+            self.stdout.write(f"Connecting the demo accounts through the simulator at {settings.SMMS_SIMULATOR_URL}")
+            accounts = connect_demo_accounts(owner, self.stdout.write)
+            for name in GROUPS:
+                group, _ = AccountGroup.objects.get_or_create(organization=org, name=name)
+                group.accounts.set([a for a in accounts if ("uk" in a.handle.lower()) == (GROUPS[name] == "en")])
+            corporate, _ = AccountGroup.objects.get_or_create(organization=org, name="Corporate")
+            corporate.accounts.set(accounts)
+            generate_demo_traffic()
+            self.stdout.write(f"  {len(accounts)} accounts connected; mentions and comments are flowing in.")
+        elif not settings.SMMS_SIMULATOR_URL:
+            self.stdout.write("SMMS_SIMULATOR_URL is empty: connect real accounts under Settings → Social accounts.")
         self.stdout.write(self.style.SUCCESS(f"Demo organization “{org.name}” is ready. Sign in with:"))
         for email, _first, _last, role, _lang in PEOPLE:
             self.stdout.write(f"  {Role(role).label:<28} {email:<28} password: {DEMO_PASSWORD}")

@@ -1,0 +1,477 @@
+"""X (Twitter) API v2: OAuth 2.0 with PKCE and rotating refresh tokens, posts with media, mentions with
+``since_id`` + ``pagination_token``, recent search, hide replies, public metrics.
+
+API facts: ``shared/platforms/x.md``; reference: https://docs.x.com/x-api/introduction
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from . import oauth
+from .base import Connector, decode_cursor, encode_cursor, parse_time
+from .errors import ConnectorError, Duplicate, MalformedPayload, NotFound, QuotaExhausted, RateLimited, ValidationError
+from .http import Response, default_error, expect, field_of
+from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
+from .text import URL_RE, check_x
+from .types import (
+    AccountCandidate,
+    AccountRef,
+    Author,
+    Capabilities,
+    Draft,
+    Interaction,
+    InteractionKind,
+    MediaItem,
+    Metrics,
+    Page,
+    RemotePost,
+    TextCheck,
+    TokenSet,
+)
+
+TWITTER_EPOCH_MS = 1288834974657
+ID_RE = re.compile(r"[0-9]{1,19}")
+TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang,entities"
+USER_FIELDS = "profile_image_url,public_metrics"
+PAGE_SIZE = 100
+FIND_POST_PAGES = 5
+MEDIA_CATEGORY = {"image/gif": "tweet_gif"}
+
+_parse_x_rate_limit = epoch_headers("x-rate-limit-")
+
+
+def x_text(value: str) -> str:
+    """v2 sends &, < and > as entities; undo exactly those (the text stays data, never markup)."""
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def snowflake_time(tweet_id: str) -> datetime | None:
+    """The creation time carried in a snowflake id."""
+    if not ID_RE.fullmatch(tweet_id) or int(tweet_id) < 1 << 22:
+        return None
+    return datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
+
+
+def _comparable(text: str) -> str:
+    # X wraps every URL in t.co and may normalize; compare texts with URLs masked.
+    return URL_RE.sub("<url>", unicodedata.normalize("NFC", x_text(text))).strip()
+
+
+class XConnector(Connector):
+    platform = "x"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        hide=True, delete_comment=False, search=True, impressions=True, max_media=4
+    )
+
+    # --- errors and rate limits ------------------------------------------------------------------------
+    def parse_rate_limit(self, headers: Headers) -> RateLimitInfo | None:
+        return _parse_x_rate_limit(headers)
+
+    def map_error(self, response: Response) -> ConnectorError:
+        data = response.data if isinstance(response.data, Mapping) else {}
+        detail = _problem_detail(data)
+        kwargs: dict[str, Any] = {"platform": self.platform, "status": response.status, "raw": response.data}
+        problem_type = str(data.get("type", ""))
+        if response.status == 429:
+            info = self.parse_rate_limit(response.headers)
+            reset = info.reset_at if info is not None and info.reset_at is not None else None
+            if problem_type.endswith("/usage-capped"):
+                return QuotaExhausted(detail or "usage cap reached", reset_at=reset, **kwargs)
+            now = datetime.now(UTC)
+            retry_at = reset if reset is not None and reset > now else retry_after(response.headers)
+            return RateLimited(detail or "rate limited", retry_at=retry_at, **kwargs)
+        if response.status == 403 and "duplicate" in detail.lower():
+            return Duplicate(detail, **kwargs)
+        if response.status == 403 and "deleted or not visible" in detail.lower():
+            return NotFound(detail, **kwargs)
+        if response.status == 400:
+            return ValidationError(detail or "invalid request", **kwargs)
+        return default_error(response, self.platform, detail or None)
+
+    # --- authorization -----------------------------------------------------------------------------------
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str) -> str:
+        # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token
+        return oauth.authorization_url(self.config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier)
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+        # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token (POST /2/oauth2/token)
+        return oauth.exchange_code(
+            self.config, platform=self.platform, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+        )
+
+    def refresh(self, account: AccountRef) -> TokenSet:
+        # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token (refresh_token)
+        # The refresh token is single-use: the new one must be persisted (Connector.call does, via on_tokens).
+        return oauth.refresh(self.config, platform=self.platform, refresh_token=account.tokens.refresh_token)
+
+    def revoke(self, account: AccountRef) -> None:
+        # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token (POST /2/oauth2/revoke)
+        url = self.config.token_url.rsplit("/", 1)[0] + "/revoke"
+        basic = base64.b64encode(f"{self.config.client_id}:{self.config.client_secret}".encode()).decode()
+        tokens = account.tokens
+        for value, hint in ((tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")):
+            if value:
+                self.http.request(
+                    "POST",
+                    url,
+                    data={"token": value, "token_type_hint": hint},
+                    headers={"Authorization": f"Basic {basic}"},
+                    bucket="oauth2.revoke",
+                    account=account.remote_id,
+                    idempotent=True,
+                )
+
+    def list_accounts(self, tokens: TokenSet) -> list[AccountCandidate]:
+        # https://docs.x.com/x-api/users/user-lookup-me
+        response = self.http.request(
+            "GET", "/2/users/me", token=tokens.access_token, params={"user.fields": USER_FIELDS}, bucket="users.me"
+        )
+        user = field_of(expect(response.data, dict, self.platform, "users/me"), "data", dict, self.platform, "users/me")
+        user_id = field_of(user, "id", str, self.platform, "user")
+        return [
+            AccountCandidate(
+                remote_id=user_id,
+                handle=field_of(user, "username", str, self.platform, "user"),
+                display_name=str(user.get("name") or ""),
+                avatar_url=str(user.get("profile_image_url") or ""),
+                tokens=tokens,
+            )
+        ]
+
+    # --- publishing ----------------------------------------------------------------------------------------
+    def publish(self, account: AccountRef, draft: Draft) -> RemotePost:
+        if len(draft.media) > self.capabilities.max_media:
+            raise ValidationError(f"at most {self.capabilities.max_media} images per post", platform=self.platform)
+        text = draft.text
+        if draft.link and draft.link not in text:
+            text = f"{text}\n{draft.link}" if text else draft.link
+        media_ids = [self._upload(account, item) for item in draft.media]
+        body: dict[str, Any] = {"text": text} if text else {}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        if draft.reply_to:
+            body["reply"] = {"in_reply_to_tweet_id": self._id(draft.reply_to)}
+
+        # https://docs.x.com/x-api/posts/create-post
+        response = self.call(
+            account,
+            lambda token: self.http.request(
+                "POST", "/2/tweets", token=token, json_body=body, bucket="tweets.create", account=account.remote_id
+            ),
+        )
+        data = field_of(expect(response.data, dict, self.platform, "tweet"), "data", dict, self.platform, "tweet")
+        tweet_id = field_of(data, "id", str, self.platform, "tweet")
+        return RemotePost(
+            id=tweet_id,
+            url=self.permalink(account.handle, tweet_id),
+            created_at=snowflake_time(tweet_id),
+            text=x_text(str(data.get("text", text))),
+            raw=data,
+        )
+
+    def _upload(self, account: AccountRef, item: MediaItem) -> str:
+        mime_type = item.mime_type
+        category = MEDIA_CATEGORY.get(mime_type, "tweet_video" if mime_type.startswith("video/") else "tweet_image")
+        extension = mime_type.rsplit("/", 1)[-1] or "bin"
+
+        # https://docs.x.com/x-api/media/media-upload
+        response = self.call(
+            account,
+            lambda token: self.http.request(
+                "POST",
+                "/2/media/upload",
+                token=token,
+                data={"media_category": category},
+                files={"media": (f"upload.{extension}", item.content, mime_type)},
+                bucket="media.upload",
+                account=account.remote_id,
+            ),
+        )
+        data = field_of(expect(response.data, dict, self.platform, "media"), "data", dict, self.platform, "media")
+        media_id = str(field_of(data, "id", str, self.platform, "media"))
+        if item.alt_text:
+            body = {"id": media_id, "metadata": {"alt_text": {"text": item.alt_text[:1000]}}}
+            # https://docs.x.com/x-api/media/metadata-create
+            self.call(
+                account,
+                lambda token: self.http.request(
+                    "POST",
+                    "/2/media/metadata",
+                    token=token,
+                    json_body=body,
+                    bucket="media.metadata",
+                    account=account.remote_id,
+                    idempotent=True,
+                ),
+            )
+        return media_id
+
+    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
+        return self.publish(account, Draft(text=text, reply_to=target_id))
+
+    def delete(self, account: AccountRef, remote_id: str) -> None:
+        tweet_id = self._id(remote_id)
+        # https://docs.x.com/x-api/posts/delete-post
+        response = self.call(
+            account,
+            lambda token: self.http.request(
+                "DELETE", f"/2/tweets/{tweet_id}", token=token, bucket="tweets.delete", account=account.remote_id
+            ),
+        )
+        data = field_of(expect(response.data, dict, self.platform, "delete"), "data", dict, self.platform, "delete")
+        if data.get("deleted") is not True:
+            raise NotFound(f"tweet {tweet_id} was not deleted", platform=self.platform, raw=response.data)
+
+    def hide(self, account: AccountRef, comment_id: str, hidden: bool = True) -> None:
+        tweet_id = self._id(comment_id)
+        # https://docs.x.com/x-api/posts/hide-reply
+        self.call(
+            account,
+            lambda token: self.http.request(
+                "PUT",
+                f"/2/tweets/{tweet_id}/hidden",
+                token=token,
+                json_body={"hidden": hidden},
+                bucket="tweets.hide",
+                account=account.remote_id,
+            ),
+        )
+
+    # --- reading ----------------------------------------------------------------------------------------------
+    def fetch_mentions(self, account: AccountRef, cursor: str | None) -> Page:
+        # https://docs.x.com/x-api/posts/user-mention-timeline-by-user-id
+        path = f"/2/users/{self._id(account.remote_id)}/mentions"
+        return self._walk(account, path, {}, cursor, page_param="pagination_token", bucket="users.mentions")
+
+    def search(self, account: AccountRef, query: str, cursor: str | None) -> Page:
+        # https://docs.x.com/x-api/posts/search-recent-posts
+        state = decode_cursor(cursor)
+        if state.get("query") not in (None, query):
+            cursor = None  # a different query starts over
+        return self._walk(
+            account,
+            "/2/tweets/search/recent",
+            {"query": query},
+            cursor,
+            page_param="next_token",
+            bucket="tweets.search",
+            extra_state={"query": query},
+        )
+
+    def _walk(
+        self,
+        account: AccountRef,
+        path: str,
+        params: dict[str, Any],
+        cursor: str | None,
+        *,
+        page_param: str,
+        bucket: str,
+        extra_state: dict[str, Any] | None = None,
+    ) -> Page:
+        """One page of a newest-first walk over (since, top]: ``since`` is the newest id of the previous
+        complete walk, ``top`` the newest id seen when this walk started. Older pages come through the
+        platform's id-based page token, so items arriving mid-walk are left for the next walk."""
+        state = decode_cursor(cursor)
+        since = state.get("since") if isinstance(state.get("since"), str) else None
+        page_token = state.get("token") if isinstance(state.get("token"), str) else None
+        top = state.get("top") if isinstance(state.get("top"), str) else None
+        query: dict[str, Any] = {
+            **params,
+            "max_results": PAGE_SIZE,
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": "author_id",
+            "user.fields": USER_FIELDS,
+        }
+        if since:
+            query["since_id"] = since
+        if page_token:
+            query[page_param] = page_token
+        response = self._get(account, path, query, bucket)
+        body = expect(response.data, dict, self.platform, "timeline")
+        meta = field_of(body, "meta", dict, self.platform, "timeline")
+        raw_items = body.get("data", [])
+        expect(raw_items, list, self.platform, "timeline.data")
+        users = _users_by_id(body.get("includes"))
+        items, quarantined = self.normalize_page(raw_items, lambda raw: self.normalize_tweet(raw, users))
+        newest = meta.get("newest_id")
+        if page_token is None and isinstance(newest, str) and ID_RE.fullmatch(newest):
+            top = newest
+        next_token = meta.get("next_token")
+        if isinstance(next_token, str) and next_token:
+            new_state: dict[str, Any] = {"since": since, "top": top, "token": next_token}
+            has_more = True
+        else:
+            new_state = {"since": top or since}
+            has_more = False
+        new_state.update(extra_state or {})
+        return Page(items, cursor=encode_cursor(new_state), has_more=has_more, quarantined=quarantined)
+
+    def normalize_tweet(self, raw: Any, users: Mapping[str, Author] | None = None) -> Interaction:
+        """One v2 tweet object as an Interaction; anything malformed raises MalformedPayload."""
+        what = "tweet"
+        expect(raw, dict, self.platform, what)
+        tweet_id = field_of(raw, "id", str, self.platform, what)
+        if not ID_RE.fullmatch(tweet_id):
+            raise MalformedPayload(f"tweet id {tweet_id[:40]!r} is not numeric", platform=self.platform, raw=raw)
+        text = field_of(raw, "text", str, self.platform, what)
+        author_id = field_of(raw, "author_id", str, self.platform, what)
+        try:
+            created_at = parse_time(raw.get("created_at"))
+        except (ValueError, TypeError, OverflowError, OSError) as exc:
+            raise MalformedPayload(f"tweet created_at: {exc}", platform=self.platform, raw=raw) from None
+        kind = InteractionKind.MENTION
+        in_reply_to = None
+        references = raw.get("referenced_tweets", [])
+        for ref in expect(references, list, self.platform, "tweet.referenced_tweets"):
+            ref_type = field_of(ref, "type", str, self.platform, "referenced_tweet")
+            ref_id = field_of(ref, "id", str, self.platform, "referenced_tweet")
+            if ref_type == "replied_to":
+                kind, in_reply_to = InteractionKind.REPLY, ref_id
+            elif ref_type == "quoted" and kind is InteractionKind.MENTION:
+                kind = InteractionKind.QUOTE
+        conversation = raw.get("conversation_id")
+        author = (users or {}).get(author_id) or Author(id=author_id, handle="")
+        lang = raw.get("lang")
+        return Interaction(
+            platform=self.platform,
+            remote_id=tweet_id,
+            kind=kind,
+            author=author,
+            text=x_text(text),
+            created_at=created_at,
+            in_reply_to_id=in_reply_to,
+            root_id=conversation if isinstance(conversation, str) else None,
+            permalink=self.permalink(author.handle, tweet_id),
+            lang=lang if isinstance(lang, str) and lang != "und" else None,
+            raw=raw,
+        )
+
+    def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
+        ids = [self._id(i) for i in remote_ids]
+        out: dict[str, Metrics] = {}
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            params = {"ids": ",".join(chunk), "tweet.fields": "public_metrics"}
+            # https://docs.x.com/x-api/posts/get-posts-by-ids
+            response = self._get(account, "/2/tweets", params, "tweets.lookup")
+            body = expect(response.data, dict, self.platform, "tweets")
+            for tweet in expect(body.get("data", []), list, self.platform, "tweets.data"):
+                counts = tweet.get("public_metrics") if isinstance(tweet, dict) else None
+                if not isinstance(counts, dict) or not isinstance(tweet.get("id"), str):
+                    continue  # a malformed entry is skipped; the others still count
+                out[tweet["id"]] = Metrics(
+                    likes=_count(counts, "like_count"),
+                    shares=_count(counts, "retweet_count"),
+                    replies=_count(counts, "reply_count"),
+                    quotes=_count(counts, "quote_count"),
+                    impressions=_count(counts, "impression_count"),
+                )
+        return out
+
+    def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
+        wanted = _comparable(text)
+        start = (since - timedelta(seconds=5)).astimezone(UTC)
+        params: dict[str, Any] = {
+            "max_results": PAGE_SIZE,
+            "tweet.fields": "created_at",
+            "start_time": start.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        }
+        path = f"/2/users/{self._id(account.remote_id)}/tweets"
+        for _ in range(FIND_POST_PAGES):
+            # https://docs.x.com/x-api/posts/user-posts-timeline-by-user-id
+            response = self._get(account, path, dict(params), "users.tweets")
+            body = expect(response.data, dict, self.platform, "timeline")
+            for tweet in expect(body.get("data", []), list, self.platform, "timeline.data"):
+                if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
+                    continue
+                if isinstance(tweet.get("text"), str) and _comparable(tweet["text"]) == wanted:
+                    tweet_id = tweet["id"]
+                    created: datetime | None
+                    try:
+                        created = parse_time(tweet.get("created_at"))
+                    except ValueError:
+                        created = snowflake_time(tweet_id)
+                    return RemotePost(
+                        id=tweet_id,
+                        url=self.permalink(account.handle, tweet_id),
+                        created_at=created,
+                        text=x_text(tweet["text"]),
+                        raw=tweet,
+                    )
+            meta = body.get("meta")
+            next_token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not isinstance(next_token, str) or not next_token:
+                return None
+            params["pagination_token"] = next_token
+        return None
+
+    def validate_text(self, text: str) -> TextCheck:
+        return check_x(text)
+
+    # --- helpers ----------------------------------------------------------------------------------------------
+    def _get(self, account: AccountRef, path: str, params: Mapping[str, Any], bucket: str) -> Response:
+        return self.call(
+            account,
+            lambda token: self.http.request(
+                "GET", path, token=token, params=params, bucket=bucket, account=account.remote_id
+            ),
+        )
+
+    def permalink(self, handle: str, tweet_id: str) -> str:
+        return f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}"
+
+    def _id(self, value: str) -> str:
+        """A tweet or user id goes into a URL path: it must be a snowflake, nothing else."""
+        if not isinstance(value, str) or not ID_RE.fullmatch(value):
+            raise ValidationError(f"not an X id: {str(value)[:40]!r}", platform=self.platform)
+        return value
+
+
+def _problem_detail(data: Mapping[str, Any]) -> str:
+    """The human part of a problem (``detail`` + nested ``errors[].message``), a legacy v1.1 ``errors``
+    list or an OAuth ``error_description``."""
+    parts: list[str] = []
+    for key in ("detail", "error_description", "title"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
+            break
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        for entry in errors[:5]:
+            if isinstance(entry, dict):
+                message = entry.get("message") or entry.get("detail")
+                if isinstance(message, str) and message not in parts:
+                    parts.append(message)
+    return "; ".join(parts)
+
+
+def _users_by_id(includes: Any) -> dict[str, Author]:
+    users: dict[str, Author] = {}
+    if not isinstance(includes, dict) or not isinstance(includes.get("users"), list):
+        return users
+    for user in includes["users"]:
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            continue
+        metrics = user.get("public_metrics")
+        followers = metrics.get("followers_count") if isinstance(metrics, dict) else None
+        users[user["id"]] = Author(
+            id=user["id"],
+            handle=user["username"] if isinstance(user.get("username"), str) else "",
+            display_name=user["name"] if isinstance(user.get("name"), str) else "",
+            avatar_url=user["profile_image_url"] if isinstance(user.get("profile_image_url"), str) else "",
+            followers=followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
+        )
+    return users
+
+
+def _count(counts: Mapping[str, Any], key: str) -> int | None:
+    value = counts.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
