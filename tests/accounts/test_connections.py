@@ -113,3 +113,60 @@ def test_accounts_without_refresh_are_skipped_by_the_refresher(personas, simulat
     assert services.social_account_refresh(account_id=account.id) == "skipped"
     account.refresh_from_db()
     assert account.refresh_claimed_until is None
+
+
+def connect_x(personas, simulator) -> SocialAccount:
+    callback = "http://testserver/settings/accounts/connect/x/callback/"
+    url, flow = services.social_connect_start(actor=personas.admin, platform="x", redirect_uri=callback)
+    back = consent(url)
+    pending = services.social_connect_finish(
+        actor=personas.admin, flow=flow, code=back["code"], state=back["state"], redirect_uri=callback
+    )
+    ids = [c["remote_id"] for c in selectors.pending_connection_candidates(pending=pending)]
+    [account] = services.social_connect_confirm(actor=personas.admin, pending=pending, remote_ids=ids)
+    return account
+
+
+def test_the_sweep_refreshes_expiring_tokens_and_saves_the_rotated_pair(personas, simulator):
+    account = connect_x(personas, simulator)
+    assert services.social_accounts_refresh_due(margin_seconds=60) == []
+    assert services.social_accounts_refresh_due(margin_seconds=3 * 3600) == [account.id]
+    old_access, old_refresh = account.access_token, account.refresh_token
+    assert services.social_account_refresh(account_id=account.id) == "refreshed"
+    account.refresh_from_db()
+    assert account.access_token != old_access
+    assert account.refresh_token != old_refresh  # X refresh tokens are single use
+    assert account.last_refreshed_at is not None
+    assert account.refresh_claimed_until is None
+
+
+def test_two_refreshers_never_spend_the_same_refresh_token(personas, simulator):
+    account = connect_x(personas, simulator)
+    # The competitor claimed the account first: this worker does nothing.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    SocialAccount.objects.filter(id=account.id).update(refresh_claimed_until=timezone.now() + timedelta(minutes=1))
+    assert services.social_account_refresh(account_id=account.id) == "skipped"
+    account.refresh_from_db()
+    assert account.status == "connected"
+
+
+def test_an_expired_token_is_refreshed_during_a_call_and_saved(personas, simulator):
+    account = connect_x(personas, simulator)
+    old_refresh = account.refresh_token
+    simulator.expire(platform="x", user_id=account.remote_id)
+    connector, ref = services.social_account_connector(account=account)
+    connector.fetch_mentions(ref, None)
+    account.refresh_from_db()
+    assert account.refresh_token != old_refresh
+    assert account.access_token == ref.tokens.access_token
+
+
+def test_a_revoked_refresh_token_flags_the_account(personas, simulator, celery_eager):
+    account = connect_x(personas, simulator)
+    simulator.revoke(platform="x", user_id=account.remote_id)
+    assert services.social_account_refresh(account_id=account.id) == "revoked"
+    account.refresh_from_db()
+    assert account.status == "needs_reconnect"
