@@ -223,3 +223,14 @@ def decode_cursor(cursor: str | None) -> dict[str, Any]:
     except (ValueError, TypeError):
         return {}
     return state if isinstance(state, dict) else {}
+
+
+def count_of(data: Mapping[str, Any], key: str) -> int | None:
+    """A counter from a platform's JSON: an int, or None when absent or not a number."""
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def metrics_from(data: Mapping[str, Any], **keys: str) -> Metrics:
+    """Metrics read from the platform's counter names: ``metrics_from(status, likes="favourites_count")``."""
+    return Metrics(**{name: count_of(data, key) for name, key in keys.items()})

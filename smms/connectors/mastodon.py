@@ -11,7 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from . import oauth, text
-from .base import Connector, decode_cursor, encode_cursor, html_to_text, parse_time, text_field
+from .base import (
+    Connector,
+    count_of,
+    decode_cursor,
+    encode_cursor,
+    html_to_text,
+    metrics_from,
+    parse_time,
+    text_field,
+)
 from .errors import AuthRevoked, ConnectorError, RateLimited, ValidationError
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, iso_headers, retry_after
@@ -202,12 +211,10 @@ class MastodonConnector(Connector):
             )  # fmt: skip
             for status in expect(answer.data, list, self.platform, "statuses"):
                 if isinstance(status, Mapping) and "id" in status:
-                    out[str(status["id"])] = Metrics(
-                        likes=_count(status, "favourites_count"),
-                        shares=_count(status, "reblogs_count"),
-                        replies=_count(status, "replies_count"),
-                        quotes=_count(status, "quotes_count"),
-                    )
+                    out[str(status["id"])] = metrics_from(
+                        status, likes="favourites_count", shares="reblogs_count", replies="replies_count",
+                        quotes="quotes_count",
+                    )  # fmt: skip
         return out
 
     def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
@@ -309,10 +316,5 @@ class MastodonConnector(Connector):
             handle=text_field(account.get("acct")) or text_field(account.get("username")),
             display_name=text_field(account.get("display_name")),
             avatar_url=text_field(account.get("avatar")),
-            followers=_count(account, "followers_count"),
+            followers=count_of(account, "followers_count"),
         )
-
-
-def _count(data: Mapping[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

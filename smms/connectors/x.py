@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from . import oauth
-from .base import Connector, decode_cursor, encode_cursor, parse_time
+from .base import Connector, decode_cursor, encode_cursor, metrics_from, parse_time
 from .errors import ConnectorError, Duplicate, MalformedPayload, NotFound, QuotaExhausted, RateLimited, ValidationError
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
@@ -366,13 +366,10 @@ class XConnector(Connector):
                 counts = tweet.get("public_metrics") if isinstance(tweet, dict) else None
                 if not isinstance(counts, dict) or not isinstance(tweet.get("id"), str):
                     continue  # a malformed entry is skipped; the others still count
-                out[tweet["id"]] = Metrics(
-                    likes=_count(counts, "like_count"),
-                    shares=_count(counts, "retweet_count"),
-                    replies=_count(counts, "reply_count"),
-                    quotes=_count(counts, "quote_count"),
-                    impressions=_count(counts, "impression_count"),
-                )
+                out[tweet["id"]] = metrics_from(
+                    counts, likes="like_count", shares="retweet_count", replies="reply_count",
+                    quotes="quote_count", impressions="impression_count",
+                )  # fmt: skip
         return out
 
     def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
@@ -470,8 +467,3 @@ def _users_by_id(includes: Any) -> dict[str, Author]:
             followers=followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
         )
     return users
-
-
-def _count(counts: Mapping[str, Any], key: str) -> int | None:
-    value = counts.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
