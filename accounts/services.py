@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from smms.connectors.base import Connector
 from smms.connectors.errors import AuthRevoked, ConnectorError
+from smms.connectors.mastodon import MastodonConnector
 from smms.connectors.oauth import pkce_pair
 from smms.connectors.types import AccountCandidate, AccountRef, TokenSet
 from smms.errors import Conflict, Forbidden, ValidationFailed
@@ -329,9 +330,9 @@ def _mastodon_app(instance: str | None, redirect_uri: str) -> None:
     base = mastodon_instance(instance)
     if PlatformApp.objects.filter(platform="mastodon", instance=base).exists():
         return
-    client_id, client_secret = connector_for("mastodon", instance=base).register_app(
-        redirect_uri=redirect_uri, website=settings.SMMS_BASE_URL
-    )
+    connector = connector_for("mastodon", instance=base)
+    assert isinstance(connector, MastodonConnector)
+    client_id, client_secret = connector.register_app(redirect_uri=redirect_uri, website=settings.SMMS_BASE_URL)
     PlatformApp.objects.get_or_create(
         platform="mastodon", instance=base, defaults={"client_id": client_id, "client_secret": client_secret}
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from . import oauth, text
@@ -195,20 +196,14 @@ class MastodonConnector(Connector):
                 "GET", f"/api/v1/statuses/{status_id}", token=token, account=account.remote_id, bucket="status"
             ),
         )
-        return expect(answer.data, Mapping, self.platform, "status")  # type: ignore[no-any-return]
+        return expect(answer.data, Mapping, self.platform, "status")
 
     def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
         # https://docs.joinmastodon.org/methods/statuses/#index (batch of ids)
         out: dict[str, Metrics] = {}
         for start in range(0, len(remote_ids), 40):
-            chunk = remote_ids[start : start + 40]
-            answer = self.call(
-                account,
-                lambda token, ids=chunk: self.http.request(
-                    "GET", "/api/v1/statuses", token=token, account=account.remote_id, bucket="statuses-batch",
-                    params=[("id[]", i) for i in ids],
-                ),
-            )  # fmt: skip
+            params = [("id[]", i) for i in remote_ids[start : start + 40]]
+            answer = self.call(account, partial(self._batch, account, params))
             for status in expect(answer.data, list, self.platform, "statuses"):
                 if isinstance(status, Mapping) and "id" in status:
                     out[str(status["id"])] = metrics_from(
@@ -216,6 +211,11 @@ class MastodonConnector(Connector):
                         quotes="quotes_count",
                     )  # fmt: skip
         return out
+
+    def _batch(self, account: AccountRef, params: list[tuple[str, str]], token: str) -> Response:
+        return self.http.request(
+            "GET", "/api/v1/statuses", token=token, account=account.remote_id, bucket="statuses-batch", params=params
+        )
 
     def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
         # https://docs.joinmastodon.org/methods/accounts/#statuses

@@ -126,7 +126,7 @@ def refresh(config: PlatformConfig, *, platform: str, refresh_token: str, basic_
 
 def _call(fn: Any, platform: str, url: str, **kwargs: Any) -> Mapping[str, Any]:
     try:
-        return fn(url, **kwargs)  # type: ignore[no-any-return]
+        return fn(url, **kwargs)
     except OAuth2Error as exc:
         # invalid_grant, invalid_request (reused refresh token), invalid_client, access_denied...
         raise AuthRevoked(f"token endpoint refused: {exc.error}", platform=platform, raw=exc.description) from exc

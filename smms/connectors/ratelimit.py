@@ -32,9 +32,11 @@ def _now() -> datetime:
 
 
 def _int(value: str | None) -> int | None:
+    if not value:
+        return None
     try:
-        return int(float(value)) if value not in (None, "") else None
-    except ValueError:
+        return int(float(value))
+    except (ValueError, OverflowError):
         return None
 
 
