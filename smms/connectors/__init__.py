@@ -24,7 +24,7 @@ CONNECTORS = {
 def connector_class(platform: str) -> type[Connector]:
     try:
         module, name = CONNECTORS[platform].split(":")
-        return getattr(import_module(module), name)  # type: ignore[no-any-return]
+        return getattr(import_module(module), name)
     except (KeyError, ModuleNotFoundError):
         raise LookupError(f"no connector for {platform!r}") from None
 
