@@ -1,0 +1,295 @@
+"""Facebook Pages through the Graph API (v24.0).
+
+An account is a Page acting with its Page token (from a long-lived user token: it does not expire, and
+nothing can refresh it). Posts: ``POST /{page-id}/feed`` (text, link), ``/{page-id}/photos`` (one image), or
+unpublished photos attached to a feed post (several). Mentions are the comments and replies on the Page's
+recent posts. Facebook has no public post search.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .base import parse_time, text_field
+from .errors import ConnectorError, MalformedPayload, NotFound, ValidationError
+from .graph import GraphConnector, graph_list, insight_value, newest_comment_marker, time_field
+from .http import expect, field_of
+from .text import check_facebook
+from .types import (
+    AccountCandidate,
+    AccountRef,
+    Author,
+    Capabilities,
+    Draft,
+    Interaction,
+    InteractionKind,
+    MediaItem,
+    Metrics,
+    RemotePost,
+    TextCheck,
+    TokenSet,
+)
+
+COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},is_hidden,permalink_url"
+THREAD_FIELDS = "id,created_time,comments.filter(stream).order(reverse_chronological).limit(1){id}"
+METRIC_FIELDS = "shares,comments.filter(stream).summary(true).limit(0),reactions.summary(total_count).limit(0)"
+INSIGHT_METRICS = "post_media_view"
+
+
+class FacebookConnector(GraphConnector):
+    platform = "facebook"
+    capabilities = Capabilities(
+        publish=True,
+        media=True,
+        text_only_posts=True,
+        link=True,
+        reply=True,
+        delete=True,
+        hide=True,
+        delete_comment=True,
+        search=False,  # no keyword search of public posts (Page Public Content Access is restricted)
+        metrics=True,
+        impressions=False,  # post impression metrics were retired in 2025; views remain
+        max_media=10,
+    )
+    time_key = "created_time"
+
+    def validate_text(self, text: str) -> TextCheck:
+        return check_facebook(text)
+
+    # --- accounts ---------------------------------------------------------------------------------------
+    def list_accounts(self, tokens: TokenSet) -> list[AccountCandidate]:
+        candidates = []
+        for page in self._pages(tokens, "id,name,username,access_token,tasks,picture{url}"):
+            page_token = page.get("access_token")
+            if not isinstance(page_token, str) or not page_token:
+                continue  # the person has no task on this Page that yields a token
+            picture = page.get("picture")
+            picture_data = picture.get("data") if isinstance(picture, Mapping) else None
+            raw_tasks = page.get("tasks")
+            tasks: list[Any] = raw_tasks if isinstance(raw_tasks, list) else []
+            candidates.append(
+                AccountCandidate(
+                    remote_id=page["id"],
+                    handle=text_field(page.get("username")) or page["id"],
+                    display_name=text_field(page.get("name")),
+                    avatar_url=text_field(picture_data.get("url")) if isinstance(picture_data, Mapping) else "",
+                    tokens=TokenSet(page_token, "", None, tokens.scopes),
+                    extra={"page_id": page["id"], "tasks": [t for t in tasks if isinstance(t, str)]},
+                )
+            )
+        return candidates
+
+    # --- publishing -------------------------------------------------------------------------------------
+    def publish(self, account: AccountRef, draft: Draft) -> RemotePost:
+        if draft.reply_to:
+            return self.reply(account, draft.reply_to, draft.text)
+        check = self.validate_text(draft.text)
+        if not check.ok:
+            raise ValidationError("; ".join(check.problems), platform=self.platform)
+        if len(draft.media) > self.capabilities.max_media:
+            raise ValidationError(f"at most {self.capabilities.max_media} images", platform=self.platform)
+        if not draft.text.strip() and not draft.media and not draft.link:
+            raise ValidationError("a post needs text, a link or an image", platform=self.platform)
+        if len(draft.media) == 1:
+            # A photo carries no link preview: the link goes at the end of its caption.
+            message = f"{draft.text}\n\n{draft.link}" if draft.link else draft.text
+            post_id = self._upload_photo(account, draft.media[0], message, published=True)
+        else:
+            params: dict[str, Any] = {"message": draft.text}
+            if draft.link:
+                params["link"] = draft.link
+            if draft.media:
+                photo_ids = [self._upload_photo(account, m, "", published=False) for m in draft.media]
+                params["attached_media"] = json.dumps([{"media_fbid": p} for p in photo_ids])
+            # https://developers.facebook.com/docs/graph-api/reference/page/feed/#publish
+            response = self._request(account, "POST", f"{account.remote_id}/feed", data=params)
+            post_id = self._created_id(response, "feed post")
+        return RemotePost(id=post_id, url=self._permalink(post_id), text=draft.text)
+
+    def _upload_photo(self, account: AccountRef, media: MediaItem, message: str, *, published: bool) -> str:
+        """``POST /{page-id}/photos``: the post id when published, else the photo id to attach."""
+        if not media.mime_type.startswith("image/"):
+            raise ValidationError(f"Facebook photos must be images, not {media.mime_type}", platform=self.platform)
+        data: dict[str, Any] = {"published": "true" if published else "false"}
+        if message:
+            data["message"] = message
+        if media.alt_text:
+            data["alt_text_custom"] = media.alt_text
+        files = None
+        if media.public_url:
+            data["url"] = media.public_url
+        else:
+            files = {"source": ("image", media.content, media.mime_type)}
+        # https://developers.facebook.com/docs/graph-api/reference/page/photos/#Creating
+        response = self._request(account, "POST", f"{account.remote_id}/photos", data=data, files=files)
+        return self._created_id(response, "photo", "post_id" if published else "id")
+
+    @staticmethod
+    def _permalink(post_id: str) -> str:
+        page_id, _, number = post_id.partition("_")
+        return f"https://www.facebook.com/{page_id}/posts/{number}" if number else f"https://www.facebook.com/{post_id}"
+
+    def delete(self, account: AccountRef, remote_id: str) -> None:
+        # https://developers.facebook.com/docs/graph-api/reference/post/#deleting
+        self._request(account, "DELETE", remote_id)
+
+    def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
+        # https://developers.facebook.com/docs/graph-api/reference/page/feed/#read (the /posts edge)
+        found = self._find_in_list(
+            account,
+            f"{account.remote_id}/posts",
+            fields="id,message,created_time,permalink_url",
+            since=since,
+            matches=lambda item: self.same_text(item.get("message"), text),
+        )
+        if found is None:
+            return None
+        try:
+            created: datetime | None = parse_time(found.get("created_time"))
+        except ValueError:
+            created = None
+        url = text_field(found.get("permalink_url")) or self._permalink(found["id"])
+        return RemotePost(id=found["id"], url=url, created_at=created, text=text, raw=found)
+
+    # --- comments ---------------------------------------------------------------------------------------
+    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
+        if not text.strip():
+            raise ValidationError("a reply needs text", platform=self.platform)
+        # https://developers.facebook.com/docs/graph-api/reference/object/comments/#publish
+        response = self._request(account, "POST", f"{target_id}/comments", data={"message": text})
+        return RemotePost(id=self._created_id(response, "comment"), text=text)
+
+    def hide(self, account: AccountRef, comment_id: str, hidden: bool = True) -> None:
+        # https://developers.facebook.com/docs/graph-api/reference/comment/#updating
+        self._request(account, "POST", comment_id, data={"is_hidden": "true" if hidden else "false"})
+
+    def delete_comment(self, account: AccountRef, comment_id: str) -> None:
+        # https://developers.facebook.com/docs/graph-api/reference/comment/#deleting
+        self._request(account, "DELETE", comment_id)
+
+    def _threads(self, account: AccountRef) -> list[tuple[str, str | None]]:
+        # https://developers.facebook.com/docs/graph-api/reference/page/feed/#read
+        params = {"fields": THREAD_FIELDS, "limit": self.recent_posts}
+        data, _after = graph_list(
+            self._request(account, "GET", f"{account.remote_id}/feed", params=params), self.platform, "feed"
+        )
+        threads: list[tuple[str, str | None]] = []
+        for post in data:
+            if isinstance(post, Mapping) and isinstance(post.get("id"), str):
+                threads.append((post["id"], newest_comment_marker(post.get("comments"))))
+        return threads
+
+    def _comment_page(
+        self, account: AccountRef, post_id: str, after: str | None, since: int | None
+    ) -> tuple[list[Any], str | None]:
+        params: dict[str, Any] = {
+            "filter": "stream",
+            "order": "reverse_chronological",
+            "fields": COMMENT_FIELDS,
+            "limit": self.comment_page_size,
+        }
+        if after:
+            params["after"] = after
+        if since is not None:
+            params["since"] = since
+        # https://developers.facebook.com/docs/graph-api/reference/object/comments/#read
+        response = self._request(account, "GET", f"{post_id}/comments", params=params)
+        return graph_list(response, self.platform, "comments")
+
+    def _comment(self, account: AccountRef, post_id: str, raw: Any) -> Interaction | None:
+        return normalize_comment(raw, post_id=post_id, page_id=account.remote_id)
+
+    # --- metrics ----------------------------------------------------------------------------------------
+    def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
+        out: dict[str, Metrics] = {}
+        for post_id in remote_ids:
+            try:
+                # https://developers.facebook.com/docs/graph-api/reference/post/ (shares, comments, reactions)
+                node = self._request(account, "GET", post_id, params={"fields": METRIC_FIELDS}).data
+            except NotFound:
+                continue  # deleted since: no metrics rather than failing the others
+            expect(node, Mapping, self.platform, "post")
+            out[post_id] = Metrics(
+                likes=_summary_count(node, "reactions", self.platform),
+                shares=_count(node.get("shares"), "count") or 0,
+                replies=_summary_count(node, "comments", self.platform),
+                views=self._views(account, post_id),
+            )
+        return out
+
+    def _views(self, account: AccountRef, post_id: str) -> int | None:
+        """Lifetime media views; None when Page insights are unavailable (small Pages, missing permission)."""
+        try:
+            # https://developers.facebook.com/docs/graph-api/reference/insights/#post-metrics
+            response = self._request(
+                account, "GET", f"{post_id}/insights", params={"metric": INSIGHT_METRICS, "period": "lifetime"}
+            )
+        except (ValidationError, MalformedPayload):
+            return None
+        except ConnectorError as exc:
+            if exc.permanent:
+                return None
+            raise
+        data, _after = graph_list(response, self.platform, "insights")
+        return insight_value(data, INSIGHT_METRICS)
+
+
+# --- normalizers (module level so property tests can feed them anything) --------------------------------------
+def normalize_comment(raw: Any, *, post_id: str, page_id: str) -> Interaction | None:
+    """A Graph comment as an Interaction; the Page's own comments are not mentions (None)."""
+    item = expect(raw, Mapping, "facebook", "comment")
+    comment_id = field_of(item, "id", str, "facebook", "comment")
+    message = field_of(item, "message", str, "facebook", "comment")
+    created = time_field(item, "created_time", "facebook", "comment")
+    author_raw = item.get("from")
+    if author_raw is None:  # Facebook leaves out people who have not granted the app access
+        author = Author(id="", handle="", display_name="Facebook user")
+    else:
+        author_map = expect(author_raw, Mapping, "facebook", "comment.from")
+        author_id = field_of(author_map, "id", str, "facebook", "comment.from")
+        name = text_field(author_map.get("name"))
+        author = Author(id=author_id, handle=name or author_id, display_name=name)
+    if author.id and author.id == page_id:
+        return None
+    parent = item.get("parent")
+    parent_id = None
+    if parent is not None:
+        parent_id = field_of(expect(parent, Mapping, "facebook", "comment.parent"), "id", str, "facebook", "parent")
+    hidden = item.get("is_hidden", False)
+    if not isinstance(hidden, bool):
+        raise MalformedPayload("comment.is_hidden is not a boolean", platform="facebook", raw=raw)
+    return Interaction(
+        platform="facebook",
+        remote_id=comment_id,
+        kind=InteractionKind.REPLY if parent_id else InteractionKind.COMMENT,
+        author=author,
+        text=message,
+        created_at=created,
+        in_reply_to_id=parent_id or post_id,
+        root_id=post_id,
+        permalink=text_field(item.get("permalink_url")),
+        is_hidden=hidden,
+        raw=item,
+    )
+
+
+def _count(value: Any, key: str) -> int | None:
+    if isinstance(value, Mapping) and isinstance(value.get(key), int) and not isinstance(value.get(key), bool):
+        return int(value[key])
+    return None
+
+
+def _summary_count(node: Mapping[str, Any], edge: str, platform: str) -> int:
+    """``{edge: {"summary": {"total_count": n}}}``; an edge left out means none."""
+    value = node.get(edge)
+    if value is None:
+        return 0
+    summary = expect(value, Mapping, platform, edge).get("summary")
+    count = _count(summary, "total_count")
+    if count is None:
+        raise MalformedPayload(f"{edge}.summary.total_count missing", platform=platform, raw=node)
+    return count
