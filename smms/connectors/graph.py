@@ -60,14 +60,6 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def graph_usage(headers: Headers) -> RateLimitInfo | None:
-    """The usage headers as RateLimitInfo; a header we cannot read is ignored, never an error."""
-    try:
-        return meta_usage(headers)
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def graph_retry_at(headers: Headers) -> datetime:
     """When a throttled caller may try again: ``Retry-After`` if a proxy sent one, else the longest
     ``estimated_time_to_regain_access`` of the usage headers, else a default wait."""
@@ -75,7 +67,7 @@ def graph_retry_at(headers: Headers) -> datetime:
     retry_after = _int(headers.get("Retry-After"))
     if retry_after is not None and retry_after >= 0:
         return now + timedelta(seconds=retry_after)
-    info = graph_usage(headers)
+    info = meta_usage(headers)
     if info is not None and info.reset_at is not None:
         return info.reset_at
     return now + DEFAULT_THROTTLE_WAIT
@@ -190,7 +182,7 @@ class GraphConnector(Connector):
         return graph_error(response, self.platform)
 
     def parse_rate_limit(self, headers: Headers) -> RateLimitInfo | None:
-        return graph_usage(headers)
+        return meta_usage(headers)
 
     # --- Facebook Login -----------------------------------------------------------------------------------
     def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str) -> str:

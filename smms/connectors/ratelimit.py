@@ -81,23 +81,29 @@ def iso_headers(prefix: str) -> Callable[[Headers], RateLimitInfo | None]:
     return parse
 
 
+def _usage_entries(data: object) -> list[dict[str, object]]:
+    """X-App-Usage is one object; X-Business-Use-Case-Usage maps ids to lists of objects."""
+    if isinstance(data, dict) and "call_count" in data:
+        return [data]
+    if isinstance(data, dict):
+        return [e for v in data.values() if isinstance(v, list) for e in v if isinstance(e, dict)]
+    return []
+
+
 def meta_usage(headers: Headers) -> RateLimitInfo | None:
-    """Meta's X-App-Usage / X-Page-Usage / X-Business-Use-Case-Usage: percentages of the budget used."""
+    """Meta's X-App-Usage / X-Page-Usage / X-Business-Use-Case-Usage: percentages of the budget used.
+    A header that is not the documented JSON is ignored, never an error."""
     highest = None
     regain_minutes = 0
     for name in ("X-App-Usage", "X-Page-Usage", "X-Business-Use-Case-Usage"):
-        raw = headers.get(name)
-        if not raw:
-            continue
         try:
-            data = json.loads(raw)
+            data = json.loads(headers.get(name) or "null")
         except ValueError:
             continue
-        entries = [data] if "call_count" in data else [e for v in data.values() for e in v if isinstance(e, dict)]
-        for entry in entries:
-            pct = max(int(entry.get(k, 0) or 0) for k in ("call_count", "total_cputime", "total_time"))
+        for entry in _usage_entries(data):
+            pct = max((_int(str(entry.get(k, 0))) or 0) for k in ("call_count", "total_cputime", "total_time"))
             highest = pct if highest is None else max(highest, pct)
-            regain_minutes = max(regain_minutes, int(entry.get("estimated_time_to_regain_access", 0) or 0))
+            regain_minutes = max(regain_minutes, _int(str(entry.get("estimated_time_to_regain_access", 0))) or 0)
     if highest is None:
         return None
     reset = _now() + timedelta(minutes=regain_minutes) if regain_minutes else None

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from smms.connectors import facebook, instagram
 from smms.connectors.endpoints import platform_config
 from smms.connectors.errors import ConnectorError, MalformedPayload
-from smms.connectors.graph import _read_state, graph_error, graph_list, graph_usage, newest_comment_marker
+from smms.connectors.graph import _read_state, graph_error, graph_list, newest_comment_marker
 from smms.connectors.http import Response
+from smms.connectors.ratelimit import meta_usage
 from smms.connectors.text import check_facebook, check_instagram
 
 fb = facebook.FacebookConnector(platform_config("facebook", simulator="http://127.0.0.1:9"))
@@ -93,7 +94,7 @@ def test_any_error_body_maps_to_a_connector_error(body, status, header):
 def test_usage_headers_and_list_envelopes_never_crash(value):
     text = json.dumps(value)
     for name in ("X-App-Usage", "X-Business-Use-Case-Usage", "X-Page-Usage"):
-        graph_usage({name: text})
+        meta_usage({name: text})
     with contextlib.suppress(MalformedPayload):
         graph_list(Response(200, {}, value, "http://x"), "facebook", "feed")
     marker = newest_comment_marker(value)
@@ -127,12 +128,12 @@ def test_documented_usage_header_gives_minutes_to_regain_access():
         {"123": [{"type": "pages", "call_count": 100, "total_cputime": 25, "total_time": 25,
                   "estimated_time_to_regain_access": 15}]}
     )  # fmt: skip
-    info = graph_usage({"X-Business-Use-Case-Usage": header})
+    info = meta_usage({"X-Business-Use-Case-Usage": header})
     assert info is not None
     assert info.remaining == 0
     minutes = (info.reset_at - datetime.now(UTC)).total_seconds() / 60
     assert 14.9 < minutes <= 15
-    app = graph_usage({"X-App-Usage": '{"call_count":28,"total_cputime":25,"total_time":25}'})
+    app = meta_usage({"X-App-Usage": '{"call_count":28,"total_cputime":25,"total_time":25}'})
     assert app is not None
     assert app.remaining == 72
 
