@@ -94,6 +94,10 @@ def main() -> int:
         start("sim", simulator_command(args.sim_port))
         if not wait_for(f"{sim_url}/_sim/health", procs["sim"]):
             stopping.set()
+        time.sleep(0.5)
+        if procs["sim"].poll() is not None:  # another simulator answered: this one could not take the port
+            print(f"the simulator could not start (is port {args.sim_port} taken?); stopping.", flush=True)
+            stopping.set()
     if not stopping.is_set():
         # Demo data comes through the simulator: accounts connected by OAuth, mentions from its generator.
         seed = subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=False)  # noqa: S603
