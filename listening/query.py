@@ -42,10 +42,14 @@ class QuerySyntaxError(ValueError):
 class Searchable(Protocol):
     """What a query is evaluated on: the mention's text and a few attributes."""
 
-    text: str
-    lang: str | None
-    network: str
-    author_handle: str
+    @property
+    def text(self) -> str: ...
+    @property
+    def lang(self) -> str | None: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def author_handle(self) -> str: ...
 
 
 def fold(text: str) -> str:

@@ -1,1 +1,282 @@
-"""Writes of listening: keyword-only functions named <noun>_<verb>, see STYLE.md."""
+"""Writes of listening: topics, and the ingestion pipeline that turns connector pages into mentions.
+
+A page flows normalize (connector) → dedupe → language → sentiment → store, and the poll cursor advances
+in the same transaction that stores the page's mentions, so a crash repeats a page (absorbed by the
+unique constraint) but never skips one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import services as account_services
+from accounts.models import Membership, SocialAccount, SocialAccountStatus
+from accounts.roles import Perm
+from accounts.services import require
+from smms.connectors.errors import AuthRevoked, ConnectorError, RateLimited
+from smms.connectors.types import Interaction, Page
+from smms.errors import Conflict, ValidationFailed
+
+from . import nlp
+from .models import Mention, PollCursor, QuarantinedItem, Topic, TopicMention
+from .query import Node, Prepared, QuerySyntaxError, parse
+
+logger = logging.getLogger(__name__)
+BUCKET = timedelta(minutes=5)
+MAX_PAGES_PER_POLL = 20
+
+
+# --- topics -----------------------------------------------------------------------------------------------
+def topic_save(*, actor: Membership, name: str, query: str, kind: str = "brand", topic: Topic | None = None) -> Topic:
+    require(actor, Perm.MANAGE_TOPICS)
+    try:
+        parse(query)
+    except QuerySyntaxError as exc:
+        raise ValidationFailed(
+            _("%(reason)s (at character %(position)s)") % {"reason": exc.reason, "position": exc.position + 1},
+            field="query",
+        ) from None
+    try:
+        with transaction.atomic():
+            if topic is None:
+                topic = Topic.objects.create(
+                    organization=actor.organization, name=name, query=query, kind=kind, created_by=actor.user
+                )
+            else:
+                topic.name, topic.query, topic.kind = name, query, kind
+                topic.save(update_fields=["name", "query", "kind", "updated_at"])
+    except IntegrityError:
+        raise Conflict(_("A topic with this name exists."), field="name") from None
+    return topic
+
+
+@lru_cache(maxsize=4096)
+def _compiled(topic_id: int, query: str) -> Node | None:
+    try:
+        return parse(query)
+    except QuerySyntaxError:
+        return None
+
+
+# --- ingestion --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    matched: int
+
+
+def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> IngestResult:
+    """Store one page of interactions for ``account`` and advance its cursor, in one transaction."""
+    unique: dict[str, Interaction] = {}
+    for item in page.items:
+        unique.setdefault(item.remote_id, item)  # a page may repeat an item (a reply also seen as a mention)
+    items = list(unique.values())
+    langs = nlp.detect_languages([i.text for i in items], [i.lang for i in items]) if items else []
+    scored = [nlp.score(i.text, lang) for i, lang in zip(items, langs, strict=True)]
+    org_id = account.organization_id
+    with transaction.atomic():
+        existing = set(
+            Mention.objects.filter(
+                organization_id=org_id, platform=account.platform, external_id__in=list(unique)
+            ).values_list("external_id", flat=True)
+        )
+        new = [
+            Mention(
+                organization_id=org_id,
+                platform=account.platform,
+                external_id=i.remote_id[:300],
+                account=account,
+                kind=str(i.kind),
+                author_id=i.author.id[:200],
+                author_handle=i.author.handle[:300],
+                author_name=i.author.display_name[:300],
+                author_followers=i.author.followers,
+                text=i.text,
+                permalink=i.permalink[:1000],
+                in_reply_to_id=(i.in_reply_to_id or "")[:300],
+                lang=lang,
+                sentiment=label,
+                sentiment_score=value,
+                published_at=i.created_at,
+            )
+            for i, lang, (label, value) in zip(items, langs, scored, strict=True)
+            if i.remote_id not in existing
+        ]
+        created = Mention.objects.bulk_create(new, batch_size=1000)
+        matched = _match_topics(org_id, created)
+        if page.quarantined:
+            QuarantinedItem.objects.bulk_create(
+                [
+                    QuarantinedItem(
+                        organization_id=org_id, account=account, platform=account.platform,
+                        payload=_jsonable(raw), reason=reason[:2000],
+                    )
+                    for raw, reason in page.quarantined
+                ]
+            )  # fmt: skip
+        PollCursor.objects.filter(account=account, stream=stream).update(
+            cursor=page.cursor or "", last_polled_at=timezone.now(), last_error="", consecutive_errors=0
+        )
+    return IngestResult(len(page.items), len(created), len(items) - len(created), len(page.quarantined), matched)
+
+
+def _jsonable(raw: object) -> object:
+    import json
+
+    try:
+        return json.loads(json.dumps(raw, default=str))
+    except (TypeError, ValueError):
+        return {"unreadable": repr(raw)[:2000]}
+
+
+def _match_topics(org_id: int, mentions: list[Mention]) -> int:
+    if not mentions:
+        return 0
+    topics = list(Topic.objects.filter(organization_id=org_id, is_active=True).only("id", "query"))
+    if not topics:
+        return 0
+    links: list[TopicMention] = []
+    buckets: dict[tuple[int, datetime], list[int]] = {}
+    for mention in mentions:
+        prepared = Prepared.of(_MentionView(mention))
+        for topic in topics:
+            node = _compiled(topic.id, topic.query)
+            if node is None or not node.evaluate(prepared):
+                continue
+            links.append(
+                TopicMention(
+                    topic_id=topic.id, mention_id=mention.id, published_at=mention.published_at,
+                    platform=mention.platform, lang=mention.lang, sentiment=mention.sentiment,
+                )
+            )  # fmt: skip
+            start = _bucket_start(mention.published_at)
+            counts = buckets.setdefault((topic.id, start), [0, 0, 0])
+            counts[0] += 1
+            counts[1] += mention.sentiment == "negative"
+            counts[2] += mention.sentiment == "positive"
+    TopicMention.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+    _add_to_buckets(buckets)
+    return len(links)
+
+
+@dataclass(frozen=True)
+class _MentionView:
+    mention: Mention
+
+    @property
+    def text(self) -> str:
+        return self.mention.text
+
+    @property
+    def lang(self) -> str:
+        return self.mention.lang
+
+    @property
+    def network(self) -> str:
+        return self.mention.platform
+
+    @property
+    def author_handle(self) -> str:
+        return self.mention.author_handle
+
+
+def _bucket_start(moment: datetime) -> datetime:
+    seconds = int(BUCKET.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, tz=moment.tzinfo)
+
+
+def _add_to_buckets(buckets: dict[tuple[int, datetime], list[int]]) -> None:
+    """Add counts with one upsert per bucket: concurrent workers add, never overwrite."""
+    if not buckets:
+        return
+    rows = [(topic_id, start, v, n, p) for (topic_id, start), (v, n, p) in buckets.items()]
+    sql = (
+        "INSERT INTO listening_topicbucket (topic_id, start, volume, negative, positive) VALUES (%s, %s, %s, %s, %s) "
+        "ON CONFLICT (topic_id, start) DO UPDATE SET "
+        "volume = listening_topicbucket.volume + excluded.volume, "
+        "negative = listening_topicbucket.negative + excluded.negative, "
+        "positive = listening_topicbucket.positive + excluded.positive"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+# --- polling ----------------------------------------------------------------------------------------------
+def poll_cursors_ensure() -> int:
+    """Every connected account has a mentions stream to poll."""
+    accounts = SocialAccount.objects.filter(status=SocialAccountStatus.CONNECTED).exclude(
+        poll_cursors__stream="mentions"
+    )
+    cursors = [PollCursor(account=a, stream="mentions", next_poll_at=timezone.now()) for a in accounts]
+    PollCursor.objects.bulk_create(cursors, ignore_conflicts=True)
+    return len(cursors)
+
+
+def polls_due(*, limit: int = 500) -> list[int]:
+    now = timezone.now()
+    return list(
+        PollCursor.objects.filter(next_poll_at__lte=now, account__status=SocialAccountStatus.CONNECTED)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("next_poll_at")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def account_poll(*, cursor_id: int) -> IngestResult | None:
+    """Poll one stream: claim it, fetch pages until the network has no more, ingest each page."""
+    now = timezone.now()
+    claimed = (
+        PollCursor.objects.filter(id=cursor_id)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(minutes=5))
+    )
+    if not claimed:
+        return None
+    state = PollCursor.objects.select_related("account").get(id=cursor_id)
+    account = state.account
+    interval = timedelta(seconds=settings.SMMS_POLL_INTERVAL)
+    totals = [0, 0, 0, 0, 0]
+    try:
+        if account.status != SocialAccountStatus.CONNECTED:
+            return None
+        connector, ref = account_services.social_account_connector(account=account)
+        cursor = state.cursor or None
+        for _page_number in range(MAX_PAGES_PER_POLL):
+            page = connector.fetch_mentions(ref, cursor)
+            result = mentions_ingest(account=account, stream=state.stream, page=page)
+            totals = [a + b for a, b in zip(totals, result.__dict__.values(), strict=True)]
+            cursor = page.cursor
+            if not page.has_more:
+                break
+        PollCursor.objects.filter(id=cursor_id).update(next_poll_at=timezone.now() + interval, claimed_until=None)
+        return IngestResult(*totals)
+    except RateLimited as exc:
+        PollCursor.objects.filter(id=cursor_id).update(
+            next_poll_at=exc.retry_at, claimed_until=None, last_error=str(exc)
+        )
+    except AuthRevoked as exc:
+        account_services.social_account_mark_revoked(account_id=account.id, reason=str(exc))
+        PollCursor.objects.filter(id=cursor_id).update(claimed_until=None, last_error=str(exc))
+    except ConnectorError as exc:
+        errors = state.consecutive_errors + 1
+        backoff = min(timedelta(minutes=30), interval * 2**errors)
+        PollCursor.objects.filter(id=cursor_id).update(
+            next_poll_at=timezone.now() + backoff, claimed_until=None, last_error=str(exc)[:2000],
+            consecutive_errors=errors,
+        )  # fmt: skip
+        logger.warning("poll of %s (%s) failed: %s", account.id, state.stream, exc)
+    finally:
+        PollCursor.objects.filter(id=cursor_id, claimed_until__isnull=False).update(claimed_until=None)
+    return None

@@ -10,5 +10,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # An on-commit enqueue can be lost (crash between commit and publish): re-send what is still unsent.
     "invitations-resend-unsent": {"task": "accounts.tasks.invitations_send_pending", "schedule": 300.0},
     # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
+    # Mentions arrive by polling (no webhooks here): due streams are dispatched to the polling queue.
+    "listening-polls-dispatch": {"task": "listening.tasks.polls_dispatch", "schedule": 15.0},
     "tokens-refresh-expiring": {"task": "accounts.tasks.social_accounts_refresh_expiring", "schedule": 300.0},
 }

@@ -140,6 +140,12 @@ SMMS_CONNECTOR_TIMEOUT = env_int("SMMS_CONNECTOR_TIMEOUT", 20)
 # Refresh access tokens this many seconds before they expire.
 SMMS_TOKEN_REFRESH_MARGIN = env_int("SMMS_TOKEN_REFRESH_MARGIN", 900)
 
+# --- Listening -----------------------------------------------------------------------------------------
+# Languages the detector chooses among (fewer is faster and more accurate); sentiment is scored in en and fr.
+SMMS_LISTENING_LANGUAGES = env_list("SMMS_LISTENING_LANGUAGES", ["en", "fr", "es", "de", "it", "pt", "nl"])
+# Seconds between two polls of one account's mentions.
+SMMS_POLL_INTERVAL = env_int("SMMS_POLL_INTERVAL", 60)
+
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
