@@ -280,3 +280,51 @@ def account_poll(*, cursor_id: int) -> IngestResult | None:
     finally:
         PollCursor.objects.filter(id=cursor_id, claimed_until__isnull=False).update(claimed_until=None)
     return None
+
+
+# --- fires ------------------------------------------------------------------------------------------------
+def fires_detect(*, now: datetime | None = None) -> list[int]:
+    """Check every active topic that had mentions in the last window; returns the ids of alerts opened."""
+    from . import fire
+
+    now = now or timezone.now()
+    active = Topic.objects.filter(is_active=True, topic_mentions__published_at__gte=now - fire.WINDOW).distinct()
+    opened: list[int] = []
+    for topic in active:
+        for alert in fire.detect(topic, now=now):
+            opened.append(alert.id)
+            from .tasks import alert_notify
+
+            transaction.on_commit(lambda alert_id=alert.id: alert_notify.delay(alert_id))
+    return opened
+
+
+def alert_notify(*, alert_id: int) -> int:
+    """E-mail the organization's owners, admins and team leads about a new fire."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from accounts.models import Membership
+    from accounts.roles import Role
+
+    from .models import Alert
+
+    alert = Alert.objects.select_related("topic", "organization").filter(id=alert_id).first()
+    if alert is None:
+        return 0
+    people = Membership.objects.filter(
+        organization=alert.organization, role__in=[Role.OWNER, Role.ADMIN, Role.TEAM_LEAD]
+    ).select_related("user")
+    for membership in people:
+        with translation.override(membership.user.language):
+            subject = _("Fire on %(topic)s: %(kind)s is rising") % {
+                "topic": alert.topic.name,
+                "kind": _("negativity") if alert.kind == "negativity" else _("volume"),
+            }
+            body = render_to_string(
+                "listening/email/alert.txt",
+                {"alert": alert, "why": alert.explanation, "link": f"{settings.SMMS_BASE_URL.rstrip('/')}/listening/"},
+            )
+        send_mail(subject, body, None, [membership.user.email])
+    return people.count()

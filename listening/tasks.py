@@ -20,3 +20,13 @@ def polls_dispatch() -> int:
 def account_poll(cursor_id: int) -> int:
     result = services.account_poll(cursor_id=cursor_id)
     return result.stored if result else 0
+
+
+@shared_task(name="listening.tasks.fires_detect")
+def fires_detect() -> int:
+    return len(services.fires_detect())
+
+
+@shared_task(name="listening.tasks.alert_notify", autoretry_for=(OSError,), max_retries=5)
+def alert_notify(alert_id: int) -> int:
+    return services.alert_notify(alert_id=alert_id)

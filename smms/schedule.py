@@ -12,5 +12,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
     # Mentions arrive by polling (no webhooks here): due streams are dispatched to the polling queue.
     "listening-polls-dispatch": {"task": "listening.tasks.polls_dispatch", "schedule": 15.0},
+    # Fires must be caught within a minute: topics with recent mentions are checked every 15 seconds.
+    "listening-fires-detect": {"task": "listening.tasks.fires_detect", "schedule": 15.0},
     "tokens-refresh-expiring": {"task": "accounts.tasks.social_accounts_refresh_expiring", "schedule": 300.0},
 }
