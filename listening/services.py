@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -289,13 +289,11 @@ def fires_detect(*, now: datetime | None = None) -> list[int]:
 
     now = now or timezone.now()
     active = Topic.objects.filter(is_active=True, topic_mentions__published_at__gte=now - fire.WINDOW).distinct()
-    opened: list[int] = []
-    for topic in active:
-        for alert in fire.detect(topic, now=now):
-            opened.append(alert.id)
-            from .tasks import alert_notify
+    from .tasks import alert_notify
 
-            transaction.on_commit(lambda alert_id=alert.id: alert_notify.delay(alert_id))
+    opened = [alert.id for topic in active for alert in fire.detect(topic, now=now)]
+    for alert_id in opened:
+        transaction.on_commit(partial(alert_notify.delay, alert_id))
     return opened
 
 
