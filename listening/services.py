@@ -27,7 +27,7 @@ from smms.connectors.types import Interaction, Page
 from smms.errors import Conflict, ValidationFailed
 
 from . import nlp
-from .models import Mention, PollCursor, QuarantinedItem, Topic, TopicMention
+from .models import Alert, Mention, PollCursor, QuarantinedItem, Topic, TopicMention
 from .query import Node, Prepared, QuerySyntaxError, parse
 
 logger = logging.getLogger(__name__)
@@ -326,3 +326,38 @@ def alert_notify(*, alert_id: int) -> int:
             )
         send_mail(subject, body, None, [membership.user.email])
     return people.count()
+
+
+# --- people acting on alerts and mentions -------------------------------------------------------------------
+def alert_acknowledge(*, alert: Alert, actor: Membership) -> Alert:
+    require(actor, Perm.MANAGE_TOPICS)
+    Alert.objects.filter(id=alert.id, status="open").update(
+        status="acknowledged", acknowledged_by=actor.user, acknowledged_at=timezone.now()
+    )
+    alert.refresh_from_db()
+    return alert
+
+
+def alert_resolve(*, alert: Alert, actor: Membership) -> Alert:
+    require(actor, Perm.MANAGE_TOPICS)
+    Alert.objects.filter(id=alert.id).exclude(status="resolved").update(status="resolved", resolved_at=timezone.now())
+    alert.refresh_from_db()
+    return alert
+
+
+def topic_delete(*, topic: Topic, actor: Membership) -> None:
+    require(actor, Perm.MANAGE_TOPICS)
+    topic.delete()
+
+
+@transaction.atomic
+def mention_correct_sentiment(*, mention: Mention, sentiment: str, actor: Membership) -> Mention:
+    """A person's reading wins over the model's; the topic links and charts follow it."""
+    require(actor, Perm.REPLY_CONVERSATIONS)
+    if sentiment not in ("positive", "neutral", "negative"):
+        raise ValidationFailed(_("Choose positive, neutral or negative."), field="sentiment")
+    mention.sentiment_corrected = sentiment
+    mention.corrected_by = actor.user
+    mention.save(update_fields=["sentiment_corrected", "corrected_by"])
+    TopicMention.objects.filter(mention=mention).update(sentiment=sentiment)
+    return mention

@@ -4,4 +4,13 @@ from . import views
 
 urlpatterns = [
     path("", views.index, name="listening"),
+    path("query-check/", views.query_check, name="query_check"),
+    path("topics/<int:topic_id>/", views.topic_detail, name="topic_detail"),
+    path("topics/<int:topic_id>/stream/", views.topic_stream, name="topic_stream"),
+    path("topics/<int:topic_id>/edit/", views.topic_edit, name="topic_edit"),
+    path("topics/<int:topic_id>/delete/", views.topic_delete, name="topic_delete"),
+    path("topics/<int:topic_id>/export.csv", views.topic_export, name="topic_export"),
+    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("mentions/<int:mention_id>/sentiment/", views.mention_sentiment, name="mention_sentiment"),
 ]

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import Membership, Organization, PendingConnection
 from accounts.roles import Role
+from listening.models import Alert, Mention, Topic
 from tests.factories import (
     AccountGroupFactory,
     MembershipFactory,
@@ -139,7 +140,18 @@ def org_objects(personas):
             candidates="[]",
             expires_at=timezone.now() + timedelta(hours=1),
         )
+        topic = Topic.objects.create(organization=org, name="Brand", query="brand")
+        mention = Mention.objects.create(
+            organization=org, platform="x", external_id=f"m-{org.slug}", kind="mention", author_id="1",
+            author_handle="someone", text="brand", sentiment="neutral", published_at=timezone.now(),
+        )  # fmt: skip
+        alert = Alert.objects.create(
+            organization=org, topic=topic, kind="volume", started_at=timezone.now(), observed=10, expected=1
+        )
         return {
+            "topic": topic,
+            "mention": mention,
+            "alert": alert,
             "pending": pending,
             "account": account,
             "group": group,

@@ -26,6 +26,14 @@ ID_URLS = {
     "account-group-detail": ("get", {"pk": "group"}),
     "member-detail": ("get", {"pk": "member"}),
     "connect_pick": ("get", {"pending_id": "pending"}),
+    "topic_detail": ("get", {"topic_id": "topic"}),
+    "topic_stream": ("get", {"topic_id": "topic"}),
+    "topic_edit": ("get", {"topic_id": "topic"}),
+    "topic_delete": ("post", {"topic_id": "topic"}),
+    "topic_export": ("get", {"topic_id": "topic"}),
+    "alert_acknowledge": ("post", {"alert_id": "alert"}),
+    "alert_resolve": ("post", {"alert_id": "alert"}),
+    "mention_sentiment": ("post", {"mention_id": "mention"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",
