@@ -72,6 +72,8 @@ class Scope(StrEnum):
     ACCOUNTS_WRITE = "accounts:write"
     MEMBERS_READ = "members:read"
     MEMBERS_WRITE = "members:write"
+    LISTENING_READ = "listening:read"
+    LISTENING_WRITE = "listening:write"
 
 
 SCOPE_LABELS = {
@@ -79,4 +81,6 @@ SCOPE_LABELS = {
     Scope.ACCOUNTS_WRITE: _("Change social accounts and groups"),
     Scope.MEMBERS_READ: _("Read members"),
     Scope.MEMBERS_WRITE: _("Change members"),
+    Scope.LISTENING_READ: _("Read topics and mentions"),
+    Scope.LISTENING_WRITE: _("Change topics"),
 }

@@ -34,6 +34,9 @@ ID_URLS = {
     "alert_acknowledge": ("post", {"alert_id": "alert"}),
     "alert_resolve": ("post", {"alert_id": "alert"}),
     "mention_sentiment": ("post", {"mention_id": "mention"}),
+    "topic-detail": ("get", {"pk": "topic"}),
+    "topic-mentions": ("get", {"pk": "topic"}),
+    "mention-detail": ("get", {"pk": "mention"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

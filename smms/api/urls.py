@@ -3,10 +3,13 @@
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import views as account_views
+from listening.api import views as listening_views
 
 router = SimpleRouter()
 router.register("social-accounts", account_views.SocialAccountViewSet, basename="social-account")
 router.register("account-groups", account_views.AccountGroupViewSet, basename="account-group")
 router.register("members", account_views.MemberViewSet, basename="member")
+router.register("topics", listening_views.TopicViewSet, basename="topic")
+router.register("mentions", listening_views.MentionViewSet, basename="mention")
 
 urlpatterns = router.urls
