@@ -17,6 +17,7 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 THRESHOLD = 0.05
 SCORED = ("en", "fr")
+MODEL_NAMES = {"en": "vaderSentiment 3.3.2", "fr": "vadersentiment-fr 1.3.4"}
 URL_RE = regex.compile(r"https?://\S+")
 HANDLE_RE = regex.compile(r"(?<![\w@])@[\w.\-]+")
 
