@@ -19,7 +19,8 @@ from .platforms import CONNECTABLE
 CALLBACK = "http://127.0.0.1/settings/accounts/connect/{platform}/callback/"
 
 
-def _consent(url: str, user_id: str) -> dict[str, str]:
+def consent(url: str, user_id: str) -> dict[str, str]:
+    """Authorize on the simulator's consent page as ``user_id``; the query of the redirect back."""
     page = requests.get(url, timeout=10)
     page.raise_for_status()
     if f'value="{user_id}"' not in page.text:
@@ -60,7 +61,7 @@ def connect_demo_accounts(actor: Membership, say: Callable[[str], None]) -> list
                 else:
                     callback = CALLBACK.format(platform=platform)
                     url, flow = services.social_connect_start(actor=actor, platform=platform, redirect_uri=callback)
-                    back = _consent(url, user["id"])
+                    back = consent(url, user["id"])
                     pending = services.social_connect_finish(
                         actor=actor, flow=flow, code=back["code"], state=back["state"], redirect_uri=callback
                     )
