@@ -16,35 +16,12 @@ from typing import Any, ClassVar
 import jwt
 import regex
 
+from . import errors
+from . import types as t
 from .base import Connector, decode_cursor, encode_cursor, metrics_from, parse_time, text_field
-from .errors import (
-    AuthExpired,
-    AuthRevoked,
-    ConnectorError,
-    MalformedPayload,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    Transient,
-    ValidationError,
-)
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
 from .text import URL_RE, check_bluesky, graphemes
-from .types import (
-    AccountCandidate,
-    AccountRef,
-    Author,
-    Capabilities,
-    Draft,
-    Interaction,
-    InteractionKind,
-    Metrics,
-    Page,
-    RemotePost,
-    TextCheck,
-    TokenSet,
-)
 
 POST = "app.bsky.feed.post"
 THREADGATE = "app.bsky.feed.threadgate"
@@ -57,9 +34,9 @@ MAX_HIDDEN_REPLIES = 300
 MAX_TAG_GRAPHEMES = 64
 FIND_POST_PAGES = 5
 NOTIFICATION_KINDS = {
-    "mention": InteractionKind.MENTION,
-    "reply": InteractionKind.REPLY,
-    "quote": InteractionKind.QUOTE,
+    "mention": t.InteractionKind.MENTION,
+    "reply": t.InteractionKind.REPLY,
+    "quote": t.InteractionKind.QUOTE,
 }
 # The patterns of Bluesky's own rich-text detection (packages/api/src/rich-text/util.ts), simplified.
 MENTION_RE = regex.compile(
@@ -74,10 +51,10 @@ _rate_limit_headers = epoch_headers("RateLimit-")
 def split_uri(uri: str) -> tuple[str, str, str]:
     """(repo DID, collection, rkey) of an AT-URI."""
     if not isinstance(uri, str) or not uri.startswith("at://"):
-        raise ValidationError(f"not an AT-URI: {uri!r}", platform="bluesky")
+        raise errors.ValidationError(f"not an AT-URI: {uri!r}", platform="bluesky")
     parts = uri[5:].split("/")
     if len(parts) != 3 or not all(parts):
-        raise ValidationError(f"not a record AT-URI: {uri!r}", platform="bluesky")
+        raise errors.ValidationError(f"not a record AT-URI: {uri!r}", platform="bluesky")
     return parts[0], parts[1], parts[2]
 
 
@@ -119,7 +96,7 @@ def _time(value: Any, what: str) -> datetime:
     try:
         return parse_time(value)
     except (ValueError, TypeError, OverflowError, OSError):
-        raise MalformedPayload(f"{what}: not a time: {value!r}"[:200], platform="bluesky", raw=value) from None
+        raise errors.MalformedPayload(f"{what}: not a time: {value!r}"[:200], platform="bluesky", raw=value) from None
 
 
 # --- polling markers: the newest item returned so far, as (indexedAt, uris sharing that instant) ----------
@@ -160,7 +137,7 @@ def _dump(mark: Mark | None) -> Marker | None:
 
 class BlueskyConnector(Connector):
     platform: ClassVar[str] = "bluesky"
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities: ClassVar[t.Capabilities] = t.Capabilities(
         hide=True,  # threadgate hiddenReplies, in our own threads only
         delete_comment=False,  # nobody deletes someone else's record
         search=True,
@@ -170,7 +147,7 @@ class BlueskyConnector(Connector):
     )
 
     # --- errors and limits ------------------------------------------------------------------------------
-    def map_error(self, response: Response) -> ConnectorError:
+    def map_error(self, response: Response) -> errors.ConnectorError:
         data = response.data if isinstance(response.data, Mapping) else {}
         name = text_field(data.get("error"))
         message = text_field(data.get("message"))
@@ -179,26 +156,26 @@ class BlueskyConnector(Connector):
         if response.status == 429 or name == "RateLimitExceeded":
             info = self.parse_rate_limit(response.headers)
             reset = info.reset_at if info is not None and info.reset_at is not None else None
-            return RateLimited(text or "rate limited", retry_at=reset or retry_after(response.headers), **kwargs)
+            return errors.RateLimited(text or "rate limited", retry_at=reset or retry_after(response.headers), **kwargs)
         if response.status >= 500:
-            return Transient(text or f"server error {response.status}", **kwargs)
+            return errors.Transient(text or f"server error {response.status}", **kwargs)
         if name == "ExpiredToken" and "revoked" in message.lower():
-            return AuthRevoked(text or "session revoked", **kwargs)
+            return errors.AuthRevoked(text or "session revoked", **kwargs)
         if name in ("ExpiredToken", "InvalidToken", "AuthMissing", "AuthenticationRequired"):
-            return AuthExpired(text or "session expired", **kwargs)
+            return errors.AuthExpired(text or "session expired", **kwargs)
         if name in ("AccountTakedown", "AccountDeactivated", "AccountNotFound"):
-            return AuthRevoked(text or "account unavailable", **kwargs)
+            return errors.AuthRevoked(text or "account unavailable", **kwargs)
         if name in ("RecordNotFound", "NotFound") or "not found" in message.lower():
-            return NotFound(text or "not found", **kwargs)
+            return errors.NotFound(text or "not found", **kwargs)
         if name == "Forbidden":
-            return PermissionDenied(text or "not allowed", **kwargs)
+            return errors.PermissionDenied(text or "not allowed", **kwargs)
         return default_error(response, self.platform, text)
 
     def parse_rate_limit(self, headers: Headers) -> RateLimitInfo | None:
         return _rate_limit_headers(headers)
 
     # --- XRPC plumbing ----------------------------------------------------------------------------------
-    def _get(self, account: AccountRef, nsid: str, params: list[tuple[str, Any]]) -> Mapping[str, Any]:
+    def _get(self, account: t.AccountRef, nsid: str, params: list[tuple[str, Any]]) -> Mapping[str, Any]:
         answer = self.call(
             account,
             lambda token: self.http.request(
@@ -207,7 +184,7 @@ class BlueskyConnector(Connector):
         )
         return expect(answer.data, Mapping, self.platform, nsid)
 
-    def _post(self, account: AccountRef, nsid: str, body: Any = None, **kwargs: Any) -> Any:
+    def _post(self, account: t.AccountRef, nsid: str, body: Any = None, **kwargs: Any) -> Any:
         answer = self.call(
             account,
             lambda token: self.http.request(
@@ -216,21 +193,21 @@ class BlueskyConnector(Connector):
         )
         return answer.data
 
-    def _token_set(self, data: Any) -> TokenSet:
+    def _token_set(self, data: Any) -> t.TokenSet:
         data = expect(data, Mapping, self.platform, "session")
         access = field_of(data, "accessJwt", str, self.platform, "session")
         refresh = field_of(data, "refreshJwt", str, self.platform, "session")
         try:
             claims = jwt.decode(access, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
-            raise MalformedPayload(f"access token is not a JWT: {exc}", platform=self.platform) from exc
+            raise errors.MalformedPayload(f"access token is not a JWT: {exc}", platform=self.platform) from exc
         exp = claims.get("exp")
         expires_at = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) and exp > 0 else None
         scope = claims.get("scope")
-        return TokenSet(access, refresh, expires_at, (scope,) if isinstance(scope, str) else ())
+        return t.TokenSet(access, refresh, expires_at, (scope,) if isinstance(scope, str) else ())
 
     # --- sessions -----------------------------------------------------------------------------------------
-    def login(self, *, identifier: str, password: str) -> TokenSet:
+    def login(self, *, identifier: str, password: str) -> t.TokenSet:
         # https://docs.bsky.app/docs/api/com-atproto-server-create-session
         try:
             answer = self.http.request(
@@ -240,13 +217,13 @@ class BlueskyConnector(Connector):
                 account=identifier,
                 json_body={"identifier": identifier.strip().lstrip("@"), "password": password.strip()},
             )
-        except AuthExpired as exc:  # 401 AuthenticationRequired: wrong identifier or app password
-            raise AuthRevoked(
+        except errors.AuthExpired as exc:  # 401 AuthenticationRequired: wrong identifier or app password
+            raise errors.AuthRevoked(
                 "invalid identifier or app password", platform=self.platform, status=exc.status, raw=exc.raw
             ) from exc
         return self._token_set(answer.data)
 
-    def refresh(self, account: AccountRef) -> TokenSet:
+    def refresh(self, account: t.AccountRef) -> t.TokenSet:
         # https://docs.bsky.app/docs/api/com-atproto-server-refresh-session (Bearer = the refresh JWT)
         try:
             answer = self.http.request(
@@ -256,8 +233,8 @@ class BlueskyConnector(Connector):
                 bucket="com.atproto.server.refreshSession",
                 account=account.remote_id,
             )
-        except AuthExpired as exc:
-            raise AuthRevoked(
+        except errors.AuthExpired as exc:
+            raise errors.AuthRevoked(
                 "the session cannot be refreshed; sign in again with an app password",
                 platform=self.platform,
                 status=exc.status,
@@ -265,7 +242,7 @@ class BlueskyConnector(Connector):
             ) from exc
         return self._token_set(answer.data)
 
-    def revoke(self, account: AccountRef) -> None:
+    def revoke(self, account: t.AccountRef) -> None:
         # https://docs.bsky.app/docs/api/com-atproto-server-delete-session (Bearer = the refresh JWT)
         try:
             self.http.request(
@@ -276,10 +253,10 @@ class BlueskyConnector(Connector):
                 account=account.remote_id,
                 expect_json=False,
             )
-        except (AuthExpired, AuthRevoked):
+        except (errors.AuthExpired, errors.AuthRevoked):
             return  # already ended
 
-    def list_accounts(self, tokens: TokenSet) -> list[AccountCandidate]:
+    def list_accounts(self, tokens: t.TokenSet) -> list[t.AccountCandidate]:
         # https://docs.bsky.app/docs/api/com-atproto-server-get-session
         session = self.http.request(
             "GET", "xrpc/com.atproto.server.getSession", token=tokens.access_token, bucket="getSession"
@@ -297,31 +274,31 @@ class BlueskyConnector(Connector):
                 account=did,
                 params={"actor": did},
             ).data
-        except NotFound:
+        except errors.NotFound:
             profile = {}
         if isinstance(profile, Mapping):
             display_name = text_field(profile.get("displayName")) or handle
             avatar = text_field(profile.get("avatar"))
         return [
-            AccountCandidate(
+            t.AccountCandidate(
                 remote_id=did, handle=handle, display_name=display_name, avatar_url=avatar, tokens=tokens,
                 extra={"did": did},
             )
         ]  # fmt: skip
 
     # --- text -----------------------------------------------------------------------------------------------
-    def validate_text(self, text: str) -> TextCheck:
+    def validate_text(self, text: str) -> t.TextCheck:
         return check_bluesky(text)
 
     @staticmethod
-    def compose_text(draft: Draft) -> str:
+    def compose_text(draft: t.Draft) -> str:
         """The post text: the draft's, with its link appended when the text does not carry it already."""
         text = draft.text
         if draft.link and draft.link not in text:
             text = f"{text.rstrip()}\n{draft.link}" if text.strip() else draft.link
         return text
 
-    def _resolver(self, account: AccountRef) -> Callable[[str], str | None]:
+    def _resolver(self, account: t.AccountRef) -> Callable[[str], str | None]:
         cache: dict[str, str | None] = {}
 
         def resolve(handle: str) -> str | None:
@@ -331,27 +308,27 @@ class BlueskyConnector(Connector):
                     data = self._get(account, "com.atproto.identity.resolveHandle", [("handle", handle)])
                     did = data.get("did")
                     cache[handle] = did if isinstance(did, str) and did.startswith("did:") else None
-                except (ValidationError, NotFound):
+                except (errors.ValidationError, errors.NotFound):
                     cache[handle] = None
             return cache[handle]
 
         return resolve
 
     # --- publishing -----------------------------------------------------------------------------------------
-    def publish(self, account: AccountRef, draft: Draft) -> RemotePost:
+    def publish(self, account: t.AccountRef, draft: t.Draft) -> t.RemotePost:
         text = self.compose_text(draft)
         check = self.validate_text(text)
         if not check.ok:
-            raise ValidationError("; ".join(check.problems), platform=self.platform)
+            raise errors.ValidationError("; ".join(check.problems), platform=self.platform)
         if not text.strip() and not draft.media:
-            raise ValidationError("a post needs text or an image", platform=self.platform)
+            raise errors.ValidationError("a post needs text or an image", platform=self.platform)
         if len(draft.media) > MAX_IMAGES:
-            raise ValidationError(f"at most {MAX_IMAGES} images per post", platform=self.platform)
+            raise errors.ValidationError(f"at most {MAX_IMAGES} images per post", platform=self.platform)
         for item in draft.media:
             if not item.mime_type.startswith("image/"):
-                raise ValidationError(f"{item.mime_type}: only images can be attached", platform=self.platform)
+                raise errors.ValidationError(f"{item.mime_type}: only images can be attached", platform=self.platform)
             if len(item.content) > MAX_IMAGE_BYTES:
-                raise ValidationError(f"image over {MAX_IMAGE_BYTES} bytes", platform=self.platform)
+                raise errors.ValidationError(f"image over {MAX_IMAGE_BYTES} bytes", platform=self.platform)
         created = now_iso()
         record: dict[str, Any] = {"$type": POST, "text": text, "createdAt": created}
         facets = build_facets(text, self._resolver(account))
@@ -376,11 +353,11 @@ class BlueskyConnector(Connector):
         )
         uri = field_of(data, "uri", str, self.platform, "createRecord")
         field_of(data, "cid", str, self.platform, "createRecord")
-        return RemotePost(
+        return t.RemotePost(
             id=uri, url=permalink(account.handle, uri), created_at=parse_time(created), text=text, raw=dict(data)
         )
 
-    def _upload(self, account: AccountRef, content: bytes, mime_type: str) -> dict[str, Any]:
+    def _upload(self, account: t.AccountRef, content: bytes, mime_type: str) -> dict[str, Any]:
         # https://docs.bsky.app/docs/api/com-atproto-repo-upload-blob (content-addressed: safe to repeat)
         data = self._post(
             account,
@@ -391,16 +368,16 @@ class BlueskyConnector(Connector):
         )
         return dict(field_of(data, "blob", Mapping, self.platform, "uploadBlob"))
 
-    def _post_view(self, account: AccountRef, uri: str) -> Mapping[str, Any]:
+    def _post_view(self, account: t.AccountRef, uri: str) -> Mapping[str, Any]:
         # https://docs.bsky.app/docs/api/app-bsky-feed-get-posts
         data = self._get(account, "app.bsky.feed.getPosts", [("uris", uri)])
         posts = field_of(data, "posts", list, self.platform, "getPosts")
         view = next((p for p in posts if isinstance(p, Mapping) and p.get("uri") == uri), None)
         if view is None:
-            raise NotFound(f"no such post: {uri}", platform=self.platform)
+            raise errors.NotFound(f"no such post: {uri}", platform=self.platform)
         return view
 
-    def _reply_refs(self, account: AccountRef, parent_uri: str) -> dict[str, Any]:
+    def _reply_refs(self, account: t.AccountRef, parent_uri: str) -> dict[str, Any]:
         """``{root, parent}`` strongRefs: the parent itself, and its own root when it is a reply."""
         split_uri(parent_uri)
         view = self._post_view(account, parent_uri)
@@ -412,13 +389,13 @@ class BlueskyConnector(Connector):
             return {"root": {"uri": root["uri"], "cid": root["cid"]}, "parent": parent}
         return {"root": parent, "parent": parent}
 
-    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
-        return self.publish(account, Draft(text=text, reply_to=target_id))
+    def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
+        return self.publish(account, t.Draft(text=text, reply_to=target_id))
 
-    def delete(self, account: AccountRef, remote_id: str) -> None:
+    def delete(self, account: t.AccountRef, remote_id: str) -> None:
         repo, collection, rkey = split_uri(remote_id)
         if repo != account.remote_id:
-            raise PermissionDenied("only the account's own posts can be deleted", platform=self.platform)
+            raise errors.PermissionDenied("only the account's own posts can be deleted", platform=self.platform)
         # https://docs.bsky.app/docs/api/com-atproto-repo-delete-record (deleting twice succeeds: safe to repeat)
         self._post(
             account,
@@ -427,7 +404,7 @@ class BlueskyConnector(Connector):
             idempotent=True,
         )
 
-    def hide(self, account: AccountRef, comment_id: str, hidden: bool = True) -> None:
+    def hide(self, account: t.AccountRef, comment_id: str, hidden: bool = True) -> None:
         """Add the reply to (or take it out of) the ``hiddenReplies`` of its root post's threadgate."""
         view = self._post_view(account, comment_id)
         record = view.get("record")
@@ -435,16 +412,18 @@ class BlueskyConnector(Connector):
         root = reply.get("root") if isinstance(reply, Mapping) else None
         root_uri = root.get("uri") if isinstance(root, Mapping) else None
         if not isinstance(root_uri, str):
-            raise ValidationError("only replies can be hidden", platform=self.platform)
+            raise errors.ValidationError("only replies can be hidden", platform=self.platform)
         repo, _, rkey = split_uri(root_uri)
         if repo != account.remote_id:
-            raise PermissionDenied("only replies in the account's own threads can be hidden", platform=self.platform)
+            raise errors.PermissionDenied(
+                "only replies in the account's own threads can be hidden", platform=self.platform
+            )
         try:
             # https://docs.bsky.app/docs/api/com-atproto-repo-get-record
             gate = self._get(
                 account, "com.atproto.repo.getRecord", [("repo", repo), ("collection", THREADGATE), ("rkey", rkey)]
             ).get("value")
-        except NotFound:
+        except errors.NotFound:
             gate = None
         value = (
             dict(gate) if isinstance(gate, Mapping) else {"$type": THREADGATE, "post": root_uri, "createdAt": now_iso()}
@@ -456,7 +435,7 @@ class BlueskyConnector(Connector):
         elif not hidden:
             replies = [u for u in replies if u != comment_id]
         if len(replies) > MAX_HIDDEN_REPLIES:
-            raise ValidationError(f"a thread hides at most {MAX_HIDDEN_REPLIES} replies", platform=self.platform)
+            raise errors.ValidationError(f"a thread hides at most {MAX_HIDDEN_REPLIES} replies", platform=self.platform)
         value["hiddenReplies"] = replies
         # https://docs.bsky.app/docs/api/com-atproto-repo-put-record (same record again: safe to repeat)
         self._post(
@@ -467,7 +446,7 @@ class BlueskyConnector(Connector):
         )
 
     # --- reading --------------------------------------------------------------------------------------------
-    def fetch_mentions(self, account: AccountRef, cursor: str | None) -> Page:
+    def fetch_mentions(self, account: t.AccountRef, cursor: str | None) -> t.Page:
         """Mentions, replies and quotes from the notification list (newest first, opaque page cursor, no
         "since"): each walk pages back from the newest until an item returned by an earlier walk."""
         # https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications
@@ -477,20 +456,20 @@ class BlueskyConnector(Connector):
             self.normalize_notification,
         )  # fmt: skip
 
-    def search(self, account: AccountRef, query: str, cursor: str | None) -> Page:
+    def search(self, account: t.AccountRef, query: str, cursor: str | None) -> t.Page:
         # https://docs.bsky.app/docs/api/app-bsky-feed-search-posts
         params = [("q", query), ("sort", "latest"), ("limit", SEARCH_PAGE_SIZE)]
         return self._walk(account, cursor, "app.bsky.feed.searchPosts", params, "posts", self.normalize_post_view)
 
     def _walk(
         self,
-        account: AccountRef,
+        account: t.AccountRef,
         cursor: str | None,
         nsid: str,
         params: list[tuple[str, Any]],
         key: str,
-        normalize: Callable[[Any], Interaction | None],
-    ) -> Page:
+        normalize: Callable[[Any], t.Interaction | None],
+    ) -> t.Page:
         """One page of a newest-first list, remembering the newest item returned (its ``indexedAt`` and the
         URIs sharing that instant). A first poll takes the latest page only; later polls page back from the
         newest item until one already returned, so items arriving during a walk wait for the next walk."""
@@ -526,11 +505,11 @@ class BlueskyConnector(Connector):
         items, quarantined = self.normalize_page(fresh, normalize)
         if first_poll or reached or next_page is None or not raw_items:
             state = {"bound": _dump(_newer(top, bound))}
-            return Page(items=items, cursor=encode_cursor(state), has_more=False, quarantined=quarantined)
+            return t.Page(items=items, cursor=encode_cursor(state), has_more=False, quarantined=quarantined)
         state = {"bound": _dump(bound), "walk": {"top": _dump(top), "page": next_page}}
-        return Page(items=items, cursor=encode_cursor(state), has_more=True, quarantined=quarantined)
+        return t.Page(items=items, cursor=encode_cursor(state), has_more=True, quarantined=quarantined)
 
-    def normalize_notification(self, raw: Any) -> Interaction | None:
+    def normalize_notification(self, raw: Any) -> t.Interaction | None:
         """A ``listNotifications`` item as an Interaction; likes, follows and reposts are not ours (None)."""
         raw = expect(raw, Mapping, self.platform, "notification")
         reason = raw.get("reason")
@@ -539,17 +518,17 @@ class BlueskyConnector(Connector):
             return None
         return self._interaction(raw, kind)
 
-    def normalize_post_view(self, raw: Any) -> Interaction:
+    def normalize_post_view(self, raw: Any) -> t.Interaction:
         """A postView (search results) as an Interaction: a reply when its record replies, else a mention."""
         raw = expect(raw, Mapping, self.platform, "post")
         record = field_of(raw, "record", Mapping, self.platform, "post")
-        kind = InteractionKind.REPLY if isinstance(record.get("reply"), Mapping) else InteractionKind.MENTION
+        kind = t.InteractionKind.REPLY if isinstance(record.get("reply"), Mapping) else t.InteractionKind.MENTION
         return self._interaction(raw, kind)
 
-    def _interaction(self, raw: Mapping[str, Any], kind: InteractionKind) -> Interaction:
+    def _interaction(self, raw: Mapping[str, Any], kind: t.InteractionKind) -> t.Interaction:
         uri = field_of(raw, "uri", str, self.platform, "post")
         if not uri.startswith("at://"):
-            raise MalformedPayload(f"not an AT-URI: {uri[:100]!r}", platform=self.platform, raw=raw)
+            raise errors.MalformedPayload(f"not an AT-URI: {uri[:100]!r}", platform=self.platform, raw=raw)
         field_of(raw, "cid", str, self.platform, "post")
         author = field_of(raw, "author", Mapping, self.platform, "post")
         record = field_of(raw, "record", Mapping, self.platform, "post")
@@ -561,11 +540,11 @@ class BlueskyConnector(Connector):
         reply = record.get("reply") if isinstance(record.get("reply"), Mapping) else {}
         parent, root = reply.get("parent"), reply.get("root")
         langs = record.get("langs")
-        return Interaction(
+        return t.Interaction(
             platform=self.platform,
             remote_id=uri,
             kind=kind,
-            author=Author(
+            author=t.Author(
                 id=did,
                 handle=handle,
                 display_name=text_field(author.get("displayName")),
@@ -580,9 +559,9 @@ class BlueskyConnector(Connector):
             raw=dict(raw),
         )
 
-    def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
+    def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:
         """Likes, reposts, replies and quotes from post views; Bluesky publishes no impressions or views."""
-        out: dict[str, Metrics] = {}
+        out: dict[str, t.Metrics] = {}
         for start in range(0, len(remote_ids), GET_POSTS_MAX):
             chunk = remote_ids[start : start + GET_POSTS_MAX]
             # https://docs.bsky.app/docs/api/app-bsky-feed-get-posts
@@ -595,7 +574,7 @@ class BlueskyConnector(Connector):
                 )
         return out
 
-    def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
+    def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
         """Our post with this text since ``since``, from the account's own feed (newest first)."""
         page: str | None = None
         for _ in range(FIND_POST_PAGES):
@@ -621,8 +600,8 @@ class BlueskyConnector(Connector):
                 posted = text_field(record.get("text"))
                 if self._same_text(posted, text):
                     uri = view["uri"]  # type: ignore[index]
-                    return RemotePost(id=uri, url=permalink(account.handle, uri), created_at=created, text=posted,
-                                      raw=dict(view))  # type: ignore[arg-type]  # fmt: skip
+                    return t.RemotePost(id=uri, url=permalink(account.handle, uri), created_at=created, text=posted,
+                                        raw=dict(view))  # type: ignore[arg-type]  # fmt: skip
             page = data.get("cursor") if isinstance(data.get("cursor"), str) else None
             if older or not page:
                 return None

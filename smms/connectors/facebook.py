@@ -10,28 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from .base import parse_time, text_field
-from .errors import ConnectorError, MalformedPayload, NotFound, ValidationError
-from .graph import GraphConnector, graph_list, insight_value, newest_comment_marker, time_field
+from . import errors
+from . import types as t
+from .base import text_field
+from .graph import GraphConnector, comment_interaction, graph_list, insight_value, time_field
 from .http import expect, field_of
 from .text import check_facebook
-from .types import (
-    AccountCandidate,
-    AccountRef,
-    Author,
-    Capabilities,
-    Draft,
-    Interaction,
-    InteractionKind,
-    MediaItem,
-    Metrics,
-    RemotePost,
-    TextCheck,
-    TokenSet,
-)
 
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},is_hidden,permalink_url"
 THREAD_FIELDS = "id,created_time,comments.filter(stream).order(reverse_chronological).limit(1){id}"
@@ -41,7 +27,7 @@ INSIGHT_METRICS = "post_media_view"
 
 class FacebookConnector(GraphConnector):
     platform = "facebook"
-    capabilities = Capabilities(
+    capabilities = t.Capabilities(
         publish=True,
         media=True,
         text_only_posts=True,
@@ -55,13 +41,25 @@ class FacebookConnector(GraphConnector):
         impressions=False,  # post impression metrics were retired in 2025; views remain
         max_media=10,
     )
+    # The names of the calls GraphConnector makes for both platforms
+    text_key = "message"
     time_key = "created_time"
+    permalink_key = "permalink_url"
+    posts_edge = "posts"
+    threads_edge = "feed"
+    thread_fields = THREAD_FIELDS
+    reply_edge = "comments"
+    reply_what = "comment"
+    hide_key = "is_hidden"
+    comment_fields = COMMENT_FIELDS
+    comment_filter = {"filter": "stream", "order": "reverse_chronological"}
+    comment_since = True
 
-    def validate_text(self, text: str) -> TextCheck:
+    def validate_text(self, text: str) -> t.TextCheck:
         return check_facebook(text)
 
     # --- accounts ---------------------------------------------------------------------------------------
-    def list_accounts(self, tokens: TokenSet) -> list[AccountCandidate]:
+    def list_accounts(self, tokens: t.TokenSet) -> list[t.AccountCandidate]:
         candidates = []
         for page in self._pages(tokens, "id,name,username,access_token,tasks,picture{url}"):
             page_token = page.get("access_token")
@@ -72,28 +70,28 @@ class FacebookConnector(GraphConnector):
             raw_tasks = page.get("tasks")
             tasks: list[Any] = raw_tasks if isinstance(raw_tasks, list) else []
             candidates.append(
-                AccountCandidate(
+                t.AccountCandidate(
                     remote_id=page["id"],
                     handle=text_field(page.get("username")) or page["id"],
                     display_name=text_field(page.get("name")),
                     avatar_url=text_field(picture_data.get("url")) if isinstance(picture_data, Mapping) else "",
-                    tokens=TokenSet(page_token, "", None, tokens.scopes),
-                    extra={"page_id": page["id"], "tasks": [t for t in tasks if isinstance(t, str)]},
+                    tokens=t.TokenSet(page_token, "", None, tokens.scopes),
+                    extra={"page_id": page["id"], "tasks": [task for task in tasks if isinstance(task, str)]},
                 )
             )
         return candidates
 
     # --- publishing -------------------------------------------------------------------------------------
-    def publish(self, account: AccountRef, draft: Draft) -> RemotePost:
+    def publish(self, account: t.AccountRef, draft: t.Draft) -> t.RemotePost:
         if draft.reply_to:
             return self.reply(account, draft.reply_to, draft.text)
         check = self.validate_text(draft.text)
         if not check.ok:
-            raise ValidationError("; ".join(check.problems), platform=self.platform)
+            raise errors.ValidationError("; ".join(check.problems), platform=self.platform)
         if len(draft.media) > self.capabilities.max_media:
-            raise ValidationError(f"at most {self.capabilities.max_media} images", platform=self.platform)
+            raise errors.ValidationError(f"at most {self.capabilities.max_media} images", platform=self.platform)
         if not draft.text.strip() and not draft.media and not draft.link:
-            raise ValidationError("a post needs text, a link or an image", platform=self.platform)
+            raise errors.ValidationError("a post needs text, a link or an image", platform=self.platform)
         if len(draft.media) == 1:
             # A photo carries no link preview: the link goes at the end of its caption.
             message = f"{draft.text}\n\n{draft.link}" if draft.link else draft.text
@@ -108,12 +106,14 @@ class FacebookConnector(GraphConnector):
             # https://developers.facebook.com/docs/graph-api/reference/page/feed/#publish
             response = self._request(account, "POST", f"{account.remote_id}/feed", data=params)
             post_id = self._created_id(response, "feed post")
-        return RemotePost(id=post_id, url=self._permalink(post_id), text=draft.text)
+        return t.RemotePost(id=post_id, url=self._permalink(post_id), text=draft.text)
 
-    def _upload_photo(self, account: AccountRef, media: MediaItem, message: str, *, published: bool) -> str:
+    def _upload_photo(self, account: t.AccountRef, media: t.MediaItem, message: str, *, published: bool) -> str:
         """``POST /{page-id}/photos``: the post id when published, else the photo id to attach."""
         if not media.mime_type.startswith("image/"):
-            raise ValidationError(f"Facebook photos must be images, not {media.mime_type}", platform=self.platform)
+            raise errors.ValidationError(
+                f"Facebook photos must be images, not {media.mime_type}", platform=self.platform
+            )
         data: dict[str, Any] = {"published": "true" if published else "false"}
         if message:
             data["message"] = message
@@ -133,87 +133,21 @@ class FacebookConnector(GraphConnector):
         page_id, _, number = post_id.partition("_")
         return f"https://www.facebook.com/{page_id}/posts/{number}" if number else f"https://www.facebook.com/{post_id}"
 
-    def delete(self, account: AccountRef, remote_id: str) -> None:
-        # https://developers.facebook.com/docs/graph-api/reference/post/#deleting
-        self._request(account, "DELETE", remote_id)
-
-    def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
-        # https://developers.facebook.com/docs/graph-api/reference/page/feed/#read (the /posts edge)
-        found = self._find_in_list(
-            account,
-            f"{account.remote_id}/posts",
-            fields="id,message,created_time,permalink_url",
-            since=since,
-            matches=lambda item: self.same_text(item.get("message"), text),
-        )
-        if found is None:
-            return None
-        try:
-            created: datetime | None = parse_time(found.get("created_time"))
-        except ValueError:
-            created = None
-        url = text_field(found.get("permalink_url")) or self._permalink(found["id"])
-        return RemotePost(id=found["id"], url=url, created_at=created, text=text, raw=found)
-
     # --- comments ---------------------------------------------------------------------------------------
-    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
-        if not text.strip():
-            raise ValidationError("a reply needs text", platform=self.platform)
-        # https://developers.facebook.com/docs/graph-api/reference/object/comments/#publish
-        response = self._request(account, "POST", f"{target_id}/comments", data={"message": text})
-        return RemotePost(id=self._created_id(response, "comment"), text=text)
-
-    def hide(self, account: AccountRef, comment_id: str, hidden: bool = True) -> None:
-        # https://developers.facebook.com/docs/graph-api/reference/comment/#updating
-        self._request(account, "POST", comment_id, data={"is_hidden": "true" if hidden else "false"})
-
-    def delete_comment(self, account: AccountRef, comment_id: str) -> None:
-        # https://developers.facebook.com/docs/graph-api/reference/comment/#deleting
-        self._request(account, "DELETE", comment_id)
-
-    def _threads(self, account: AccountRef) -> list[tuple[str, str | None]]:
-        # https://developers.facebook.com/docs/graph-api/reference/page/feed/#read
-        params = {"fields": THREAD_FIELDS, "limit": self.recent_posts}
-        data, _after = graph_list(
-            self._request(account, "GET", f"{account.remote_id}/feed", params=params), self.platform, "feed"
-        )
-        threads: list[tuple[str, str | None]] = []
-        for post in data:
-            if isinstance(post, Mapping) and isinstance(post.get("id"), str):
-                threads.append((post["id"], newest_comment_marker(post.get("comments"))))
-        return threads
-
-    def _comment_page(
-        self, account: AccountRef, post_id: str, after: str | None, since: int | None
-    ) -> tuple[list[Any], str | None]:
-        params: dict[str, Any] = {
-            "filter": "stream",
-            "order": "reverse_chronological",
-            "fields": COMMENT_FIELDS,
-            "limit": self.comment_page_size,
-        }
-        if after:
-            params["after"] = after
-        if since is not None:
-            params["since"] = since
-        # https://developers.facebook.com/docs/graph-api/reference/object/comments/#read
-        response = self._request(account, "GET", f"{post_id}/comments", params=params)
-        return graph_list(response, self.platform, "comments")
-
-    def _comment(self, account: AccountRef, post_id: str, raw: Any) -> Interaction | None:
+    def _comment(self, account: t.AccountRef, post_id: str, raw: Any) -> t.Interaction | None:
         return normalize_comment(raw, post_id=post_id, page_id=account.remote_id)
 
     # --- metrics ----------------------------------------------------------------------------------------
-    def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
-        out: dict[str, Metrics] = {}
+    def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:
+        out: dict[str, t.Metrics] = {}
         for post_id in remote_ids:
             try:
                 # https://developers.facebook.com/docs/graph-api/reference/post/ (shares, comments, reactions)
                 node = self._request(account, "GET", post_id, params={"fields": METRIC_FIELDS}).data
-            except NotFound:
+            except errors.NotFound:
                 continue  # deleted since: no metrics rather than failing the others
             expect(node, Mapping, self.platform, "post")
-            out[post_id] = Metrics(
+            out[post_id] = t.Metrics(
                 likes=_summary_count(node, "reactions", self.platform),
                 shares=_count(node.get("shares"), "count") or 0,
                 replies=_summary_count(node, "comments", self.platform),
@@ -221,16 +155,16 @@ class FacebookConnector(GraphConnector):
             )
         return out
 
-    def _views(self, account: AccountRef, post_id: str) -> int | None:
+    def _views(self, account: t.AccountRef, post_id: str) -> int | None:
         """Lifetime media views; None when Page insights are unavailable (small Pages, missing permission)."""
         try:
             # https://developers.facebook.com/docs/graph-api/reference/insights/#post-metrics
             response = self._request(
                 account, "GET", f"{post_id}/insights", params={"metric": INSIGHT_METRICS, "period": "lifetime"}
             )
-        except (ValidationError, MalformedPayload):
+        except (errors.ValidationError, errors.MalformedPayload):
             return None
-        except ConnectorError as exc:
+        except errors.ConnectorError as exc:
             if exc.permanent:
                 return None
             raise
@@ -239,7 +173,7 @@ class FacebookConnector(GraphConnector):
 
 
 # --- normalizers (module level so property tests can feed them anything) --------------------------------------
-def normalize_comment(raw: Any, *, post_id: str, page_id: str) -> Interaction | None:
+def normalize_comment(raw: Any, *, post_id: str, page_id: str) -> t.Interaction | None:
     """A Graph comment as an Interaction; the Page's own comments are not mentions (None)."""
     item = expect(raw, Mapping, "facebook", "comment")
     comment_id = field_of(item, "id", str, "facebook", "comment")
@@ -247,33 +181,29 @@ def normalize_comment(raw: Any, *, post_id: str, page_id: str) -> Interaction | 
     created = time_field(item, "created_time", "facebook", "comment")
     author_raw = item.get("from")
     if author_raw is None:  # Facebook leaves out people who have not granted the app access
-        author = Author(id="", handle="", display_name="Facebook user")
+        author = t.Author(id="", handle="", display_name="Facebook user")
     else:
         author_map = expect(author_raw, Mapping, "facebook", "comment.from")
         author_id = field_of(author_map, "id", str, "facebook", "comment.from")
         name = text_field(author_map.get("name"))
-        author = Author(id=author_id, handle=name or author_id, display_name=name)
+        author = t.Author(id=author_id, handle=name or author_id, display_name=name)
     if author.id and author.id == page_id:
         return None
     parent = item.get("parent")
     parent_id = None
     if parent is not None:
         parent_id = field_of(expect(parent, Mapping, "facebook", "comment.parent"), "id", str, "facebook", "parent")
-    hidden = item.get("is_hidden", False)
-    if not isinstance(hidden, bool):
-        raise MalformedPayload("comment.is_hidden is not a boolean", platform="facebook", raw=raw)
-    return Interaction(
-        platform="facebook",
-        remote_id=comment_id,
-        kind=InteractionKind.REPLY if parent_id else InteractionKind.COMMENT,
+    return comment_interaction(
+        item,
+        "facebook",
+        comment_id=comment_id,
         author=author,
         text=message,
-        created_at=created,
-        in_reply_to_id=parent_id or post_id,
-        root_id=post_id,
+        created=created,
+        parent_id=parent_id,
+        post_id=post_id,
+        hidden_key="is_hidden",
         permalink=text_field(item.get("permalink_url")),
-        is_hidden=hidden,
-        raw=item,
     )
 
 
@@ -291,5 +221,5 @@ def _summary_count(node: Mapping[str, Any], edge: str, platform: str) -> int:
     summary = expect(value, Mapping, platform, edge).get("summary")
     count = _count(summary, "total_count")
     if count is None:
-        raise MalformedPayload(f"{edge}.summary.total_count missing", platform=platform, raw=node)
+        raise errors.MalformedPayload(f"{edge}.summary.total_count missing", platform=platform, raw=node)
     return count

@@ -20,25 +20,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from . import oauth
-from .base import Connector, decode_cursor, encode_cursor, parse_time
-from .errors import (
-    AuthExpired,
-    AuthRevoked,
-    ConnectorError,
-    Duplicate,
-    MalformedPayload,
-    NotFound,
-    NotSupported,
-    PermissionDenied,
-    QuotaExhausted,
-    RateLimited,
-    Transient,
-    ValidationError,
-)
+from . import errors, oauth
+from . import types as t
+from .base import Connector, decode_cursor, encode_cursor, parse_time, text_field
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, meta_usage
-from .types import AccountRef, Interaction, Page, TokenSet
 
 THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80005, 80006})
 PERMISSION_CODES = frozenset({3, 10, 368})
@@ -73,13 +59,13 @@ def graph_retry_at(headers: Headers) -> datetime:
     return now + DEFAULT_THROTTLE_WAIT
 
 
-def graph_error(response: Response, platform: str) -> ConnectorError:
+def graph_error(response: Response, platform: str) -> errors.ConnectorError:
     """A Graph error answer as a normalized error (status alone when the body is not a Graph error)."""
     body = response.data.get("error") if isinstance(response.data, Mapping) else None
     if not isinstance(body, Mapping):
         if response.status == 429:
-            return RateLimited("rate limited", retry_at=graph_retry_at(response.headers), platform=platform,
-                               status=429, raw=response.data)  # fmt: skip
+            return errors.RateLimited("rate limited", retry_at=graph_retry_at(response.headers), platform=platform,
+                                      status=429, raw=response.data)  # fmt: skip
         return default_error(response, platform)
     code, subcode = _int(body.get("code")), _int(body.get("error_subcode"))
     raw_message = body.get("message")
@@ -87,24 +73,24 @@ def graph_error(response: Response, platform: str) -> ConnectorError:
     kwargs: dict[str, Any] = {"platform": platform, "status": response.status, "raw": response.data}
     if code == 190:
         if subcode == 463:
-            return AuthExpired(message, **kwargs)
-        return AuthRevoked(message, **kwargs)
+            return errors.AuthExpired(message, **kwargs)
+        return errors.AuthRevoked(message, **kwargs)
     if code in (102, 104):
-        return AuthRevoked(message, **kwargs)
+        return errors.AuthRevoked(message, **kwargs)
     if code in THROTTLE_CODES or response.status == 429:
-        return RateLimited(message, retry_at=graph_retry_at(response.headers), **kwargs)
+        return errors.RateLimited(message, retry_at=graph_retry_at(response.headers), **kwargs)
     if code == 9 and subcode == 2207042:
-        return QuotaExhausted(message, reset_at=datetime.now(UTC) + QUOTA_RETRY, **kwargs)
+        return errors.QuotaExhausted(message, reset_at=datetime.now(UTC) + QUOTA_RETRY, **kwargs)
     if code == 506:
-        return Duplicate(message, **kwargs)
+        return errors.Duplicate(message, **kwargs)
     if (code == 100 and subcode == 33) or code == 803:
-        return NotFound(message, **kwargs)
+        return errors.NotFound(message, **kwargs)
     if code in PERMISSION_CODES or (code is not None and 200 <= code <= 299):
-        return PermissionDenied(message, **kwargs)
+        return errors.PermissionDenied(message, **kwargs)
     if code in VALIDATION_CODES:
-        return ValidationError(message, **kwargs)
+        return errors.ValidationError(message, **kwargs)
     if code in TRANSIENT_CODES or body.get("is_transient") is True or response.status >= 500:
-        return Transient(message, **kwargs)
+        return errors.Transient(message, **kwargs)
     return default_error(response, platform, message)
 
 
@@ -128,7 +114,40 @@ def time_field(item: Mapping[str, Any], key: str, platform: str, what: str) -> d
     try:
         return parse_time(item.get(key))
     except (ValueError, TypeError, OverflowError, OSError):
-        raise MalformedPayload(f"{what}: {key} is not a time", platform=platform, raw=item) from None
+        raise errors.MalformedPayload(f"{what}: {key} is not a time", platform=platform, raw=item) from None
+
+
+def comment_interaction(
+    item: Mapping[str, Any],
+    platform: str,
+    *,
+    comment_id: str,
+    author: t.Author,
+    text: str,
+    created: datetime,
+    parent_id: str | None,
+    post_id: str,
+    hidden_key: str,
+    permalink: str = "",
+) -> t.Interaction:
+    """A comment on a post (a reply when it has a parent comment) as an Interaction; its ``hidden_key`` field,
+    when there, must be a boolean."""
+    hidden = item.get(hidden_key, False)
+    if not isinstance(hidden, bool):
+        raise errors.MalformedPayload(f"comment.{hidden_key} is not a boolean", platform=platform, raw=item)
+    return t.Interaction(
+        platform=platform,
+        remote_id=comment_id,
+        kind=t.InteractionKind.REPLY if parent_id else t.InteractionKind.COMMENT,
+        author=author,
+        text=text,
+        created_at=created,
+        in_reply_to_id=parent_id or post_id,
+        root_id=post_id,
+        permalink=permalink,
+        is_hidden=hidden,
+        raw=item,
+    )
 
 
 def _read_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[list[Any]], dict[str, Any] | None]:
@@ -159,26 +178,38 @@ def _read_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[list[Any
     keys: dict[str, type | tuple[type, ...]] = {
         "p": str, "m": maybe_str, "a": maybe_str, "t": maybe_int, "k": list, "nt": maybe_int, "nk": list,
     }  # fmt: skip
-    if not (isinstance(walk, dict) and all(isinstance(walk.get(k), t) for k, t in keys.items())):
+    if not (isinstance(walk, dict) and all(isinstance(walk.get(k), kind) for k, kind in keys.items())):
         walk = None
     return bounds, queue, walk
 
 
 class GraphConnector(Connector):
-    """Facebook Login, Graph errors and usage headers, paging and the comment walker of both connectors.
+    """Facebook Login, Graph errors and usage headers, paging, the calls on posts and comments and the comment
+    walker of both connectors.
 
-    Subclasses give ``time_key`` (the timestamp field of a comment), ``_threads`` (the recent posts to watch,
-    each with a marker that changes when it gets a new comment), ``_comment_page`` and ``_comment``.
+    The two platforms make the same calls under other field and edge names: subclasses name them in the class
+    attributes below, and give ``_comment`` (a raw comment as an Interaction).
     """
 
     bucket: ClassVar[str] = "graph"  # Meta budgets by app and Page, not by endpoint
-    time_key: ClassVar[str]
+    text_key: ClassVar[str]  # the text of a post
+    time_key: ClassVar[str]  # the creation time of a post or a comment
+    permalink_key: ClassVar[str]  # the public address of a post
+    posts_edge: ClassVar[str]  # the account's own posts (``find_post``)
+    threads_edge: ClassVar[str]  # the recent posts whose comments are watched (``_threads``)
+    thread_fields: ClassVar[str]  # id and newest comment of a post in that edge
+    reply_edge: ClassVar[str]  # the edge that answers a comment (``reply``)
+    reply_what: ClassVar[str]  # what ``reply`` creates, in error messages
+    hide_key: ClassVar[str]  # the parameter that hides a comment (``hide``)
+    comment_fields: ClassVar[str]
+    comment_filter: ClassVar[Mapping[str, str]]  # extra parameters of the comments edge
+    comment_since: ClassVar[bool]  # whether the comments edge takes ``since``
     recent_posts: ClassVar[int] = 10
     comment_page_size: ClassVar[int] = 50
     kept_bounds: ClassVar[int] = 20
 
     # --- errors and usage ---------------------------------------------------------------------------------
-    def map_error(self, response: Response) -> ConnectorError:
+    def map_error(self, response: Response) -> errors.ConnectorError:
         return graph_error(response, self.platform)
 
     def parse_rate_limit(self, headers: Headers) -> RateLimitInfo | None:
@@ -190,14 +221,14 @@ class GraphConnector(Connector):
         # The code flow of a confidential client needs no PKCE; the verifier is not sent.
         return oauth.authorization_url(self.config, redirect_uri=redirect_uri, state=state, scope_separator=",")
 
-    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> t.TokenSet:
         # https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow#confirm
         short = oauth.exchange_code(
             self.config, platform=self.platform, code=code, redirect_uri=redirect_uri, method="GET", basic_auth=False
         )
         return self._long_lived(short)
 
-    def _long_lived(self, short: TokenSet) -> TokenSet:
+    def _long_lived(self, short: t.TokenSet) -> t.TokenSet:
         # https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
         response = self.http.request(
             "GET",
@@ -211,9 +242,9 @@ class GraphConnector(Connector):
             },
         )
         tokens = oauth.token_set(response.data, self.platform)
-        return TokenSet(tokens.access_token, "", tokens.expires_at, tokens.scopes or self._granted(tokens))
+        return t.TokenSet(tokens.access_token, "", tokens.expires_at, tokens.scopes or self._granted(tokens))
 
-    def _granted(self, tokens: TokenSet) -> tuple[str, ...]:
+    def _granted(self, tokens: t.TokenSet) -> tuple[str, ...]:
         """The permissions the person granted (the token answer does not say): best effort, () if unknown."""
         try:
             # https://developers.facebook.com/docs/graph-api/reference/debug_token
@@ -221,23 +252,23 @@ class GraphConnector(Connector):
                 "GET", "debug_token", token=tokens.access_token, bucket="oauth",
                 params={"input_token": tokens.access_token},
             )  # fmt: skip
-        except ConnectorError:
+        except errors.ConnectorError:
             return ()
         data = response.data.get("data") if isinstance(response.data, Mapping) else None
         scopes = data.get("scopes") if isinstance(data, Mapping) else None
         return tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else ()
 
-    def revoke(self, account: AccountRef) -> None:
+    def revoke(self, account: t.AccountRef) -> None:
         # https://developers.facebook.com/docs/facebook-login/guides/permissions/request-revoke#revokelogin
         # Meta revokes per person (DELETE /{user-id}/permissions with the user token, which we do not keep):
         # it would cut every Page and Instagram account of that person, not just this one.
-        raise NotSupported(
+        raise errors.NotSupported(
             "Meta revokes an app for the whole person, not one Page; forget the token or remove the app in "
             "Facebook's Business Integrations settings",
             platform=self.platform,
         )
 
-    def _pages(self, tokens: TokenSet, fields: str) -> list[Mapping[str, Any]]:
+    def _pages(self, tokens: t.TokenSet, fields: str) -> list[Mapping[str, Any]]:
         """The Pages the signed-in person manages (``/me/accounts``), every page of the list."""
         # https://developers.facebook.com/docs/graph-api/reference/user/accounts/
         pages: list[Mapping[str, Any]] = []
@@ -253,30 +284,97 @@ class GraphConnector(Connector):
         return pages
 
     # --- requests ---------------------------------------------------------------------------------------
-    def _request(self, account: AccountRef, method: str, path: str, **kwargs: Any) -> Response:
+    def _request(self, account: t.AccountRef, method: str, path: str, **kwargs: Any) -> Response:
         return self.call(account, lambda token: self.http.request(
             method, path, token=token, bucket=self.bucket, account=account.remote_id, **kwargs))  # fmt: skip
 
     def _created_id(self, response: Response, what: str, key: str = "id") -> str:
         return str(field_of(response.data, key, str, self.platform, what))
 
+    # --- posts --------------------------------------------------------------------------------------------
+    def _permalink(self, post_id: str) -> str:
+        """The address of a post whose answer gives none; "" where it cannot be told from the id."""
+        return ""
+
+    def _remote_post(self, node: Mapping[str, Any], post_id: str, text: str) -> t.RemotePost:
+        """A post as the Graph API reads it back (``id``, the time and the permalink fields)."""
+        try:
+            created: datetime | None = parse_time(node.get(self.time_key))
+        except ValueError:
+            created = None
+        url = text_field(node.get(self.permalink_key)) or self._permalink(post_id)
+        return t.RemotePost(id=post_id, url=url, created_at=created, text=text, raw=node)
+
+    def delete(self, account: t.AccountRef, remote_id: str) -> None:
+        # https://developers.facebook.com/docs/graph-api/reference/post/#deleting
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media#deleting
+        self._request(account, "DELETE", remote_id)
+
+    def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
+        # https://developers.facebook.com/docs/graph-api/reference/page/feed/#read (the /posts edge)
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+        found = self._find_in_list(
+            account,
+            f"{account.remote_id}/{self.posts_edge}",
+            fields=f"id,{self.text_key},{self.time_key},{self.permalink_key}",
+            since=since,
+            matches=lambda item: self.same_text(item.get(self.text_key), text),
+        )
+        return None if found is None else self._remote_post(found, found["id"], text)
+
+    # --- comments ---------------------------------------------------------------------------------------
+    def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
+        if not text.strip():
+            raise errors.ValidationError("a reply needs text", platform=self.platform)
+        # https://developers.facebook.com/docs/graph-api/reference/object/comments/#publish
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies
+        response = self._request(account, "POST", f"{target_id}/{self.reply_edge}", data={"message": text})
+        return t.RemotePost(id=self._created_id(response, self.reply_what), text=text)
+
+    def hide(self, account: t.AccountRef, comment_id: str, hidden: bool = True) -> None:
+        # https://developers.facebook.com/docs/graph-api/reference/comment/#updating
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment#updating
+        self._request(account, "POST", comment_id, data={self.hide_key: "true" if hidden else "false"})
+
+    def delete_comment(self, account: t.AccountRef, comment_id: str) -> None:
+        # https://developers.facebook.com/docs/graph-api/reference/comment/#deleting
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment#deleting
+        self._request(account, "DELETE", comment_id)
+
     # --- mentions: comments on the account's recent posts -------------------------------------------------
-    def _threads(self, account: AccountRef) -> list[tuple[str, str | None]]:
+    def _threads(self, account: t.AccountRef) -> list[tuple[str, str | None]]:
         """(post id, marker) of the recent posts, newest first. The marker (the newest comment's id) changes
         when a comment arrives; "" means no comments, None unknown (walk it)."""
-        raise NotImplementedError
+        # https://developers.facebook.com/docs/graph-api/reference/page/feed/#read
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+        params = {"fields": self.thread_fields, "limit": self.recent_posts}
+        response = self._request(account, "GET", f"{account.remote_id}/{self.threads_edge}", params=params)
+        data, _after = graph_list(response, self.platform, self.threads_edge)
+        return [
+            (post["id"], newest_comment_marker(post.get("comments")))
+            for post in data
+            if isinstance(post, Mapping) and isinstance(post.get("id"), str)
+        ]
 
     def _comment_page(
-        self, account: AccountRef, post_id: str, after: str | None, since: int | None
+        self, account: t.AccountRef, post_id: str, after: str | None, since: int | None
     ) -> tuple[list[Any], str | None]:
         """One page of a post's comments, newest first: (raw items, after cursor or None at the end)."""
-        raise NotImplementedError
+        params: dict[str, Any] = {**self.comment_filter, "fields": self.comment_fields, "limit": self.comment_page_size}
+        if after:
+            params["after"] = after
+        if since is not None and self.comment_since:
+            params["since"] = since
+        # https://developers.facebook.com/docs/graph-api/reference/object/comments/#read
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+        response = self._request(account, "GET", f"{post_id}/comments", params=params)
+        return graph_list(response, self.platform, "comments")
 
     def _expand(self, raw: Any) -> list[Any]:
         """The items one listed comment stands for (Instagram nests replies in their comment)."""
         return [raw]
 
-    def _comment(self, account: AccountRef, post_id: str, raw: Any) -> Interaction | None:
+    def _comment(self, account: t.AccountRef, post_id: str, raw: Any) -> t.Interaction | None:
         raise NotImplementedError
 
     def _time_of(self, raw: Any) -> int | None:
@@ -287,7 +385,7 @@ class GraphConnector(Connector):
         except (ValueError, TypeError, OverflowError, OSError):
             return None
 
-    def fetch_mentions(self, account: AccountRef, cursor: str | None) -> Page:
+    def fetch_mentions(self, account: t.AccountRef, cursor: str | None) -> t.Page:
         """One page of new comments. The cursor keeps, per recent post, a bound: the newest second seen and
         the ids seen at that second. A poll lists the recent posts, queues those whose newest comment changed,
         then walks each newest-first with the platform's id-based ``after`` cursor until it reaches the
@@ -313,7 +411,7 @@ class GraphConnector(Connector):
             old = bounds.get(pid, {})
             walk = {"p": pid, "m": marker, "a": None, "t": old.get("t"), "k": old.get("k", []), "nt": None, "nk": []}
         if walk is None:
-            return Page([], encode_cursor({"b": bounds}), has_more=False)
+            return t.Page([], encode_cursor({"b": bounds}), has_more=False)
         items, quarantined, done = self._walk_comments(account, walk)
         if done:
             new_t, new_k = walk["nt"], walk["nk"]
@@ -324,17 +422,17 @@ class GraphConnector(Connector):
             bounds[walk["p"]] = {"m": walk["m"], "t": new_t, "k": new_k}
             walk = None
         state = {"b": bounds, "q": queue, "w": walk}
-        return Page(items, encode_cursor(state), has_more=bool(queue) or walk is not None, quarantined=quarantined)
+        return t.Page(items, encode_cursor(state), has_more=bool(queue) or walk is not None, quarantined=quarantined)
 
     def _walk_comments(
-        self, account: AccountRef, walk: dict[str, Any]
-    ) -> tuple[list[Interaction], list[tuple[Mapping[str, Any], str]], bool]:
+        self, account: t.AccountRef, walk: dict[str, Any]
+    ) -> tuple[list[t.Interaction], list[tuple[Mapping[str, Any], str]], bool]:
         """One page of the walk over one post's comments; updates ``walk`` in place. Returns (items,
         quarantined, walk finished)."""
         post_id, bound, seen = walk["p"], walk["t"], set(walk["k"])
         try:
             raw_items, after = self._comment_page(account, post_id, walk["a"], bound)
-        except NotFound:
+        except errors.NotFound:
             return [], [], True  # the post was deleted meanwhile
         fresh: list[Any] = []
         done = after is None
@@ -367,7 +465,7 @@ class GraphConnector(Connector):
 
     def _find_in_list(
         self,
-        account: AccountRef,
+        account: t.AccountRef,
         path: str,
         *,
         fields: str,

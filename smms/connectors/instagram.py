@@ -13,24 +13,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .base import parse_time, text_field
-from .errors import ConnectorError, MalformedPayload, NotFound, QuotaExhausted, ValidationError
-from .graph import QUOTA_RETRY, GraphConnector, graph_list, insight_value, newest_comment_marker, time_field
+from . import errors
+from . import types as t
+from .base import text_field
+from .graph import QUOTA_RETRY, GraphConnector, comment_interaction, graph_list, insight_value, time_field
 from .http import expect, field_of
 from .text import check_instagram
-from .types import (
-    AccountCandidate,
-    AccountRef,
-    Author,
-    Capabilities,
-    Draft,
-    Interaction,
-    InteractionKind,
-    Metrics,
-    RemotePost,
-    TextCheck,
-    TokenSet,
-)
 
 REPLY_FIELDS = "id,text,timestamp,username,from{id,username},hidden,parent_id"
 COMMENT_FIELDS = f"{REPLY_FIELDS},replies{{{REPLY_FIELDS}}}"
@@ -40,7 +28,7 @@ INSIGHT_METRICS = ("views", "reach", "likes", "comments", "shares", "saved")
 
 class InstagramConnector(GraphConnector):
     platform = "instagram"
-    capabilities = Capabilities(
+    capabilities = t.Capabilities(
         publish=True,
         media=True,
         text_only_posts=False,  # every Instagram post needs an image or a video
@@ -54,16 +42,28 @@ class InstagramConnector(GraphConnector):
         impressions=False,  # "impressions" was retired in 2025 in favour of "views"
         max_media=10,  # a carousel holds 2 to 10 items
     )
+    # The names of the calls GraphConnector makes for both platforms
+    text_key = "caption"
     time_key = "timestamp"
+    permalink_key = "permalink"
+    posts_edge = "media"
+    threads_edge = "media"
+    thread_fields = THREAD_FIELDS
+    reply_edge = "replies"
+    reply_what = "reply"
+    hide_key = "hide"
+    comment_fields = COMMENT_FIELDS
+    comment_filter = {}
+    comment_since = False  # the comments edge has no since filter: the walk stops at the bound itself
 
-    def validate_text(self, text: str) -> TextCheck:
+    def validate_text(self, text: str) -> t.TextCheck:
         return check_instagram(text)
 
-    def _ig(self, account: AccountRef) -> str:
+    def _ig(self, account: t.AccountRef) -> str:
         return account.remote_id
 
     # --- accounts ---------------------------------------------------------------------------------------
-    def list_accounts(self, tokens: TokenSet) -> list[AccountCandidate]:
+    def list_accounts(self, tokens: t.TokenSet) -> list[t.AccountCandidate]:
         """Each Page with a linked Instagram business account yields that account, acting with the Page token."""
         # https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login/get-started
         fields = "id,name,access_token,instagram_business_account{id,username,name,profile_picture_url}"
@@ -77,19 +77,19 @@ class InstagramConnector(GraphConnector):
                 continue
             username = text_field(linked.get("username")) or linked["id"]
             candidates.append(
-                AccountCandidate(
+                t.AccountCandidate(
                     remote_id=linked["id"],
                     handle=username,
                     display_name=text_field(linked.get("name")) or username,
                     avatar_url=text_field(linked.get("profile_picture_url")),
-                    tokens=TokenSet(page_token, "", None, tokens.scopes),
+                    tokens=t.TokenSet(page_token, "", None, tokens.scopes),
                     extra={"page_id": page["id"], "page_name": text_field(page.get("name"))},
                 )
             )
         return candidates
 
     # --- publishing -------------------------------------------------------------------------------------
-    def publish(self, account: AccountRef, draft: Draft) -> RemotePost:
+    def publish(self, account: t.AccountRef, draft: t.Draft) -> t.RemotePost:
         if draft.reply_to:
             return self.reply(account, draft.reply_to, draft.text)
         caption = f"{draft.text}\n\n{draft.link}" if draft.link else draft.text
@@ -122,28 +122,30 @@ class InstagramConnector(GraphConnector):
         media_id = self._created_id(response, "media_publish")
         return self._published(account, media_id, draft.text)
 
-    def _check_draft(self, draft: Draft, caption: str) -> None:
+    def _check_draft(self, draft: t.Draft, caption: str) -> None:
         check = self.validate_text(caption)
         if not check.ok:
-            raise ValidationError("; ".join(check.problems), platform=self.platform)
+            raise errors.ValidationError("; ".join(check.problems), platform=self.platform)
         if not draft.media:
-            raise ValidationError(
+            raise errors.ValidationError(
                 "an Instagram post needs an image; text alone cannot be posted", platform=self.platform
             )
         if len(draft.media) > self.capabilities.max_media:
-            raise ValidationError(
+            raise errors.ValidationError(
                 f"a carousel holds at most {self.capabilities.max_media} images", platform=self.platform
             )
         for media in draft.media:
             if not media.mime_type.startswith("image/"):
-                raise ValidationError(f"only images can be posted here, not {media.mime_type}", platform=self.platform)
+                raise errors.ValidationError(
+                    f"only images can be posted here, not {media.mime_type}", platform=self.platform
+                )
             if not media.public_url:
-                raise ValidationError(
+                raise errors.ValidationError(
                     "Instagram fetches images from a public URL; this image has none (MediaItem.public_url)",
                     platform=self.platform,
                 )
 
-    def _check_quota(self, account: AccountRef) -> None:
+    def _check_quota(self, account: t.AccountRef) -> None:
         # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/content_publishing_limit
         response = self._request(
             account, "GET", f"{self._ig(account)}/content_publishing_limit", params={"fields": "quota_usage,config"}
@@ -155,93 +157,29 @@ class InstagramConnector(GraphConnector):
         config: Mapping[str, Any] = raw_config if isinstance(raw_config, Mapping) else {}
         total = config.get("quota_total", 100)
         if isinstance(usage, int) and isinstance(total, int) and usage >= total:
-            raise QuotaExhausted(
+            raise errors.QuotaExhausted(
                 f"publishing limit reached: {usage} of {total} posts in 24 hours",
                 reset_at=datetime.now(UTC) + QUOTA_RETRY,
                 platform=self.platform,
             )
 
-    def _container(self, account: AccountRef, params: dict[str, str]) -> str:
+    def _container(self, account: t.AccountRef, params: dict[str, str]) -> str:
         # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media#creating
         response = self._request(account, "POST", f"{self._ig(account)}/media", data=params)
         return self._created_id(response, "media container")
 
-    def _published(self, account: AccountRef, media_id: str, text: str) -> RemotePost:
+    def _published(self, account: t.AccountRef, media_id: str, text: str) -> t.RemotePost:
         """The new media with its permalink; the post exists even if this lookup fails."""
         try:
             # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media
             node = self._request(account, "GET", media_id, params={"fields": "id,permalink,timestamp"}).data
-        except ConnectorError:
-            return RemotePost(id=media_id, text=text)
+        except errors.ConnectorError:
+            return t.RemotePost(id=media_id, text=text)
         if not isinstance(node, Mapping):
-            return RemotePost(id=media_id, text=text)
-        try:
-            created: datetime | None = parse_time(node.get("timestamp"))
-        except ValueError:
-            created = None
-        return RemotePost(id=media_id, url=text_field(node.get("permalink")), created_at=created, text=text, raw=node)
-
-    def delete(self, account: AccountRef, remote_id: str) -> None:
-        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media#deleting
-        self._request(account, "DELETE", remote_id)
-
-    def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
-        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
-        found = self._find_in_list(
-            account,
-            f"{self._ig(account)}/media",
-            fields="id,caption,timestamp,permalink",
-            since=since,
-            matches=lambda item: self.same_text(item.get("caption"), text),
-        )
-        if found is None:
-            return None
-        try:
-            created: datetime | None = parse_time(found.get("timestamp"))
-        except ValueError:
-            created = None
-        return RemotePost(
-            id=found["id"], url=text_field(found.get("permalink")), created_at=created, text=text, raw=found
-        )
+            return t.RemotePost(id=media_id, text=text)
+        return self._remote_post(node, media_id, text)
 
     # --- comments ---------------------------------------------------------------------------------------
-    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
-        if not text.strip():
-            raise ValidationError("a reply needs text", platform=self.platform)
-        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies
-        response = self._request(account, "POST", f"{target_id}/replies", data={"message": text})
-        return RemotePost(id=self._created_id(response, "reply"), text=text)
-
-    def hide(self, account: AccountRef, comment_id: str, hidden: bool = True) -> None:
-        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment#updating
-        self._request(account, "POST", comment_id, data={"hide": "true" if hidden else "false"})
-
-    def delete_comment(self, account: AccountRef, comment_id: str) -> None:
-        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment#deleting
-        self._request(account, "DELETE", comment_id)
-
-    def _threads(self, account: AccountRef) -> list[tuple[str, str | None]]:
-        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
-        params = {"fields": THREAD_FIELDS, "limit": self.recent_posts}
-        response = self._request(account, "GET", f"{self._ig(account)}/media", params=params)
-        data, _after = graph_list(response, self.platform, "media")
-        return [
-            (media["id"], newest_comment_marker(media.get("comments")))
-            for media in data
-            if isinstance(media, Mapping) and isinstance(media.get("id"), str)
-        ]
-
-    def _comment_page(
-        self, account: AccountRef, post_id: str, after: str | None, since: int | None
-    ) -> tuple[list[Any], str | None]:
-        # Instagram's comments edge has no since filter: the walk stops at the bound itself.
-        params: dict[str, Any] = {"fields": COMMENT_FIELDS, "limit": self.comment_page_size}
-        if after:
-            params["after"] = after
-        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
-        response = self._request(account, "GET", f"{post_id}/comments", params=params)
-        return graph_list(response, self.platform, "comments")
-
     def _expand(self, raw: Any) -> list[Any]:
         """A comment and the replies nested in it (each reply knows its parent)."""
         if not isinstance(raw, Mapping):
@@ -253,22 +191,22 @@ class InstagramConnector(GraphConnector):
         parent = raw.get("id")
         return [raw, *({**r, "parent_id": r.get("parent_id", parent)} if isinstance(r, Mapping) else r for r in data)]
 
-    def _comment(self, account: AccountRef, post_id: str, raw: Any) -> Interaction | None:
+    def _comment(self, account: t.AccountRef, post_id: str, raw: Any) -> t.Interaction | None:
         return normalize_comment(raw, media_id=post_id, account_id=account.remote_id, handle=account.handle)
 
     # --- metrics ----------------------------------------------------------------------------------------
-    def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
-        out: dict[str, Metrics] = {}
+    def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:
+        out: dict[str, t.Metrics] = {}
         for media_id in remote_ids:
             try:
                 # https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
                 response = self._request(
                     account, "GET", f"{media_id}/insights", params={"metric": ",".join(INSIGHT_METRICS)}
                 )
-            except NotFound:
+            except errors.NotFound:
                 continue
             data, _after = graph_list(response, self.platform, "insights")
-            out[media_id] = Metrics(
+            out[media_id] = t.Metrics(
                 likes=insight_value(data, "likes"),
                 shares=insight_value(data, "shares"),
                 replies=insight_value(data, "comments"),
@@ -277,7 +215,7 @@ class InstagramConnector(GraphConnector):
         return out
 
 
-def normalize_comment(raw: Any, *, media_id: str, account_id: str, handle: str = "") -> Interaction | None:
+def normalize_comment(raw: Any, *, media_id: str, account_id: str, handle: str = "") -> t.Interaction | None:
     """An Instagram comment or reply as an Interaction; the account's own are not mentions (None)."""
     item = expect(raw, Mapping, "instagram", "comment")
     comment_id = field_of(item, "id", str, "instagram", "comment")
@@ -294,19 +232,15 @@ def normalize_comment(raw: Any, *, media_id: str, account_id: str, handle: str =
         return None
     parent_id = item.get("parent_id")
     if parent_id is not None and not isinstance(parent_id, str):
-        raise MalformedPayload("comment.parent_id is not a string", platform="instagram", raw=raw)
-    hidden = item.get("hidden", False)
-    if not isinstance(hidden, bool):
-        raise MalformedPayload("comment.hidden is not a boolean", platform="instagram", raw=raw)
-    return Interaction(
-        platform="instagram",
-        remote_id=comment_id,
-        kind=InteractionKind.REPLY if parent_id else InteractionKind.COMMENT,
-        author=Author(id=author_id or username, handle=username, display_name=username),
+        raise errors.MalformedPayload("comment.parent_id is not a string", platform="instagram", raw=raw)
+    return comment_interaction(
+        item,
+        "instagram",
+        comment_id=comment_id,
+        author=t.Author(id=author_id or username, handle=username, display_name=username),
         text=text,
-        created_at=created,
-        in_reply_to_id=parent_id or media_id,
-        root_id=media_id,
-        is_hidden=hidden,
-        raw=item,
+        created=created,
+        parent_id=parent_id,
+        post_id=media_id,
+        hidden_key="hidden",
     )

@@ -11,7 +11,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from . import oauth, text
+from . import errors, oauth, text
+from . import types as t
 from .base import (
     Connector,
     count_of,
@@ -22,46 +23,33 @@ from .base import (
     parse_time,
     text_field,
 )
-from .errors import AuthRevoked, ConnectorError, RateLimited, ValidationError
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, iso_headers, retry_after
-from .types import (
-    AccountCandidate,
-    AccountRef,
-    Author,
-    Capabilities,
-    Draft,
-    Interaction,
-    InteractionKind,
-    Metrics,
-    Page,
-    RemotePost,
-    TextCheck,
-    TokenSet,
-)
 
 PAGE_SIZE = 40
 
 
 class MastodonConnector(Connector):
     platform = "mastodon"
-    capabilities = Capabilities(
+    capabilities = t.Capabilities(
         hide=False, delete_comment=False, search=True, impressions=False, idempotency_key=True, max_media=4
     )
     _parse_limits = staticmethod(iso_headers("X-RateLimit-"))
 
     # --- errors and limits --------------------------------------------------------------------------------
-    def map_error(self, response: Response) -> ConnectorError:
+    def map_error(self, response: Response) -> errors.ConnectorError:
         message = response.data.get("error") if isinstance(response.data, Mapping) else None
         if response.status == 401:
             # Mastodon tokens do not expire: refusal means the app was revoked.
-            return AuthRevoked(f"access revoked ({message or 'token refused'})", platform=self.platform, status=401)
+            return errors.AuthRevoked(
+                f"access revoked ({message or 'token refused'})", platform=self.platform, status=401
+            )
         if response.status == 429:
             info = self._parse_limits(response.headers)
             when = info.reset_at if info and info.reset_at else retry_after(response.headers)
-            return RateLimited(message or "rate limited", retry_at=when, platform=self.platform, status=429)
+            return errors.RateLimited(message or "rate limited", retry_at=when, platform=self.platform, status=429)
         if response.status == 422:
-            return ValidationError(message or "refused", platform=self.platform, status=422, raw=response.data)
+            return errors.ValidationError(message or "refused", platform=self.platform, status=422, raw=response.data)
         return default_error(response, self.platform, message)
 
     def parse_rate_limit(self, headers: Headers) -> RateLimitInfo | None:
@@ -85,17 +73,17 @@ class MastodonConnector(Connector):
         # https://docs.joinmastodon.org/methods/oauth/#authorize (PKCE S256 since 4.3)
         return oauth.authorization_url(self.config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier)
 
-    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> t.TokenSet:
         # https://docs.joinmastodon.org/methods/oauth/#token
         return oauth.exchange_code(
             self.config, platform=self.platform, code=code, redirect_uri=redirect_uri,
             code_verifier=code_verifier, basic_auth=False,
         )  # fmt: skip
 
-    def can_refresh(self, account: AccountRef) -> bool:
+    def can_refresh(self, account: t.AccountRef) -> bool:
         return False
 
-    def revoke(self, account: AccountRef) -> None:
+    def revoke(self, account: t.AccountRef) -> None:
         # https://docs.joinmastodon.org/methods/oauth/#revoke
         self.http.request(
             "POST",
@@ -105,7 +93,7 @@ class MastodonConnector(Connector):
             account=account.remote_id,
         )  # fmt: skip
 
-    def list_accounts(self, tokens: TokenSet) -> list[AccountCandidate]:
+    def list_accounts(self, tokens: t.TokenSet) -> list[t.AccountCandidate]:
         # https://docs.joinmastodon.org/methods/accounts/#verify_credentials
         data = expect(
             self.http.request("GET", "/api/v1/accounts/verify_credentials", token=tokens.access_token).data,
@@ -115,7 +103,7 @@ class MastodonConnector(Connector):
         )
         author = self._author(data)
         return [
-            AccountCandidate(
+            t.AccountCandidate(
                 remote_id=author.id,
                 handle=author.handle,
                 display_name=author.display_name,
@@ -126,15 +114,15 @@ class MastodonConnector(Connector):
         ]
 
     # --- publishing --------------------------------------------------------------------------------------------
-    def publish(self, account: AccountRef, draft: Draft) -> RemotePost:
+    def publish(self, account: t.AccountRef, draft: t.Draft) -> t.RemotePost:
         body = draft.text if not draft.link or draft.link in draft.text else f"{draft.text}\n{draft.link}"
         check = self.validate_text(body)
         if not check.ok:
-            raise ValidationError("; ".join(check.problems), platform=self.platform)
+            raise errors.ValidationError("; ".join(check.problems), platform=self.platform)
         media_ids = [self._upload(account, item.content, item.mime_type, item.alt_text) for item in draft.media]
         return self._status(account, body, media_ids, draft.reply_to, draft.idempotency_key)
 
-    def _upload(self, account: AccountRef, content: bytes, mime: str, alt: str) -> str:
+    def _upload(self, account: t.AccountRef, content: bytes, mime: str, alt: str) -> str:
         # https://docs.joinmastodon.org/methods/media/#v2
         answer = self.call(
             account,
@@ -146,8 +134,8 @@ class MastodonConnector(Connector):
         return str(field_of(answer.data, "id", (str, int), self.platform, "media"))
 
     def _status(
-        self, account: AccountRef, body: str, media_ids: list[str], reply_to: str | None, key: str | None
-    ) -> RemotePost:
+        self, account: t.AccountRef, body: str, media_ids: list[str], reply_to: str | None, key: str | None
+    ) -> t.RemotePost:
         # https://docs.joinmastodon.org/methods/statuses/#create
         payload: dict[str, Any] = {"status": body}
         if media_ids:
@@ -163,8 +151,8 @@ class MastodonConnector(Connector):
         )  # fmt: skip
         return self._remote(expect(answer.data, Mapping, self.platform, "status"))
 
-    def _remote(self, data: Mapping[str, Any]) -> RemotePost:
-        return RemotePost(
+    def _remote(self, data: Mapping[str, Any]) -> t.RemotePost:
+        return t.RemotePost(
             id=str(field_of(data, "id", (str, int), self.platform, "status")),
             url=text_field(data.get("url")),
             created_at=parse_time(data.get("created_at")),
@@ -172,7 +160,7 @@ class MastodonConnector(Connector):
             raw=data,
         )
 
-    def delete(self, account: AccountRef, remote_id: str) -> None:
+    def delete(self, account: t.AccountRef, remote_id: str) -> None:
         # https://docs.joinmastodon.org/methods/statuses/#delete
         self.call(
             account,
@@ -181,14 +169,14 @@ class MastodonConnector(Connector):
             ),
         )
 
-    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
+    def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
         # The server does not add the mention: address the author as Mastodon clients do.
         target = self._get_status(account, target_id)
         acct = text_field((target.get("account") or {}).get("acct"))
         body = text if not acct or f"@{acct}" in text or acct == account.handle else f"@{acct} {text}"
         return self._status(account, body, [], target_id, None)
 
-    def _get_status(self, account: AccountRef, status_id: str) -> Mapping[str, Any]:
+    def _get_status(self, account: t.AccountRef, status_id: str) -> Mapping[str, Any]:
         # https://docs.joinmastodon.org/methods/statuses/#get
         answer = self.call(
             account,
@@ -198,9 +186,9 @@ class MastodonConnector(Connector):
         )
         return expect(answer.data, Mapping, self.platform, "status")
 
-    def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
+    def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:
         # https://docs.joinmastodon.org/methods/statuses/#index (batch of ids)
-        out: dict[str, Metrics] = {}
+        out: dict[str, t.Metrics] = {}
         for start in range(0, len(remote_ids), 40):
             params = [("id[]", i) for i in remote_ids[start : start + 40]]
             answer = self.call(account, partial(self._batch, account, params))
@@ -212,12 +200,12 @@ class MastodonConnector(Connector):
                     )  # fmt: skip
         return out
 
-    def _batch(self, account: AccountRef, params: list[tuple[str, str]], token: str) -> Response:
+    def _batch(self, account: t.AccountRef, params: list[tuple[str, str]], token: str) -> Response:
         return self.http.request(
             "GET", "/api/v1/statuses", token=token, account=account.remote_id, bucket="statuses-batch", params=params
         )
 
-    def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
+    def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
         # https://docs.joinmastodon.org/methods/accounts/#statuses
         answer = self.call(
             account,
@@ -237,11 +225,11 @@ class MastodonConnector(Connector):
                 return post
         return None
 
-    def validate_text(self, text_value: str) -> TextCheck:
+    def validate_text(self, text_value: str) -> t.TextCheck:
         return text.check_mastodon(text_value)
 
     # --- reading -----------------------------------------------------------------------------------------------
-    def fetch_mentions(self, account: AccountRef, cursor: str | None) -> Page:
+    def fetch_mentions(self, account: t.AccountRef, cursor: str | None) -> t.Page:
         """Mention notifications (mentions, replies, direct messages). The cursor holds the newest
         notification id returned; each call asks for the ones immediately newer (``min_id``), oldest page
         first, so items arriving meanwhile land on a later page: no gap, no duplicate."""
@@ -251,15 +239,15 @@ class MastodonConnector(Connector):
             lambda data: expect(data, list, self.platform, "notifications"), self._from_notification,
         )  # fmt: skip
 
-    def search(self, account: AccountRef, query: str, cursor: str | None) -> Page:
+    def search(self, account: t.AccountRef, query: str, cursor: str | None) -> t.Page:
         # https://docs.joinmastodon.org/methods/search/#v2 (instance full-text search, opt-in index)
         return self._forward_page(
             account, cursor, "/api/v2/search", {"q": query, "type": "statuses"}, "search",
             lambda data: field_of(data, "statuses", list, self.platform, "search"),
-            lambda status: self._from_status(status, InteractionKind.MENTION),
+            lambda status: self._from_status(status, t.InteractionKind.MENTION),
         )  # fmt: skip
 
-    def _forward_page(self, account, cursor, path, params, bucket, items_of, normalize) -> Page:  # type: ignore[no-untyped-def]
+    def _forward_page(self, account, cursor, path, params, bucket, items_of, normalize) -> t.Page:  # type: ignore[no-untyped-def]
         state = decode_cursor(cursor)
         query: dict[str, Any] = {**params, "limit": PAGE_SIZE}
         if state.get("min_id"):
@@ -278,26 +266,26 @@ class MastodonConnector(Connector):
         next_state = {"min_id": str(newest) if newest is not None else state.get("min_id", "0")}
         # A first poll takes the latest page only (newest first); later polls walk forward to the present.
         has_more = bool(state.get("min_id")) and len(raw_items) >= PAGE_SIZE
-        return Page(items=items, cursor=encode_cursor(next_state), has_more=has_more, quarantined=quarantined)
+        return t.Page(items=items, cursor=encode_cursor(next_state), has_more=has_more, quarantined=quarantined)
 
-    def _from_notification(self, data: Mapping[str, Any]) -> Interaction | None:
+    def _from_notification(self, data: Mapping[str, Any]) -> t.Interaction | None:
         status = data.get("status")
         if data.get("type") != "mention" or not isinstance(status, Mapping):
             return None
         return self._from_status(status, None)
 
-    def _from_status(self, status: Mapping[str, Any], kind: InteractionKind | None) -> Interaction:
+    def _from_status(self, status: Mapping[str, Any], kind: t.InteractionKind | None) -> t.Interaction:
         if kind is None:
             if status.get("visibility") == "direct":
-                kind = InteractionKind.MESSAGE
+                kind = t.InteractionKind.MESSAGE
             elif status.get("in_reply_to_id"):
-                kind = InteractionKind.REPLY
+                kind = t.InteractionKind.REPLY
             else:
-                kind = InteractionKind.MENTION
+                kind = t.InteractionKind.MENTION
         account = status.get("account")
         if not isinstance(account, Mapping):
             raise ValueError("status without an account")
-        return Interaction(
+        return t.Interaction(
             platform=self.platform,
             remote_id=str(status["id"]),
             kind=kind,
@@ -310,8 +298,8 @@ class MastodonConnector(Connector):
             raw=status,
         )
 
-    def _author(self, account: Mapping[str, Any]) -> Author:
-        return Author(
+    def _author(self, account: Mapping[str, Any]) -> t.Author:
+        return t.Author(
             id=str(field_of(account, "id", (str, int), self.platform, "account")),
             handle=text_field(account.get("acct")) or text_field(account.get("username")),
             display_name=text_field(account.get("display_name")),

@@ -13,27 +13,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from . import oauth
+from . import errors, oauth
+from . import types as t
 from .base import Connector, decode_cursor, encode_cursor, metrics_from, parse_time
-from .errors import ConnectorError, Duplicate, MalformedPayload, NotFound, QuotaExhausted, RateLimited, ValidationError
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
 from .text import URL_RE, check_x
-from .types import (
-    AccountCandidate,
-    AccountRef,
-    Author,
-    Capabilities,
-    Draft,
-    Interaction,
-    InteractionKind,
-    MediaItem,
-    Metrics,
-    Page,
-    RemotePost,
-    TextCheck,
-    TokenSet,
-)
 
 TWITTER_EPOCH_MS = 1288834974657
 ID_RE = re.compile(r"[0-9]{1,19}")
@@ -65,7 +50,7 @@ def _comparable(text: str) -> str:
 
 class XConnector(Connector):
     platform = "x"
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities: ClassVar[t.Capabilities] = t.Capabilities(
         hide=True, delete_comment=False, search=True, impressions=True, max_media=4
     )
 
@@ -73,7 +58,7 @@ class XConnector(Connector):
     def parse_rate_limit(self, headers: Headers) -> RateLimitInfo | None:
         return _parse_x_rate_limit(headers)
 
-    def map_error(self, response: Response) -> ConnectorError:
+    def map_error(self, response: Response) -> errors.ConnectorError:
         data = response.data if isinstance(response.data, Mapping) else {}
         detail = _problem_detail(data)
         kwargs: dict[str, Any] = {"platform": self.platform, "status": response.status, "raw": response.data}
@@ -82,16 +67,16 @@ class XConnector(Connector):
             info = self.parse_rate_limit(response.headers)
             reset = info.reset_at if info is not None and info.reset_at is not None else None
             if problem_type.endswith("/usage-capped"):
-                return QuotaExhausted(detail or "usage cap reached", reset_at=reset, **kwargs)
+                return errors.QuotaExhausted(detail or "usage cap reached", reset_at=reset, **kwargs)
             now = datetime.now(UTC)
             retry_at = reset if reset is not None and reset > now else retry_after(response.headers)
-            return RateLimited(detail or "rate limited", retry_at=retry_at, **kwargs)
+            return errors.RateLimited(detail or "rate limited", retry_at=retry_at, **kwargs)
         if response.status == 403 and "duplicate" in detail.lower():
-            return Duplicate(detail, **kwargs)
+            return errors.Duplicate(detail, **kwargs)
         if response.status == 403 and "deleted or not visible" in detail.lower():
-            return NotFound(detail, **kwargs)
+            return errors.NotFound(detail, **kwargs)
         if response.status == 400:
-            return ValidationError(detail or "invalid request", **kwargs)
+            return errors.ValidationError(detail or "invalid request", **kwargs)
         return default_error(response, self.platform, detail or None)
 
     # --- authorization -----------------------------------------------------------------------------------
@@ -99,18 +84,18 @@ class XConnector(Connector):
         # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token
         return oauth.authorization_url(self.config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier)
 
-    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> t.TokenSet:
         # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token (POST /2/oauth2/token)
         return oauth.exchange_code(
             self.config, platform=self.platform, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
         )
 
-    def refresh(self, account: AccountRef) -> TokenSet:
+    def refresh(self, account: t.AccountRef) -> t.TokenSet:
         # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token (refresh_token)
         # The refresh token is single-use: the new one must be persisted (Connector.call does, via on_tokens).
         return oauth.refresh(self.config, platform=self.platform, refresh_token=account.tokens.refresh_token)
 
-    def revoke(self, account: AccountRef) -> None:
+    def revoke(self, account: t.AccountRef) -> None:
         # https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token (POST /2/oauth2/revoke)
         url = self.config.token_url.rsplit("/", 1)[0] + "/revoke"
         basic = base64.b64encode(f"{self.config.client_id}:{self.config.client_secret}".encode()).decode()
@@ -127,7 +112,7 @@ class XConnector(Connector):
                     idempotent=True,
                 )
 
-    def list_accounts(self, tokens: TokenSet) -> list[AccountCandidate]:
+    def list_accounts(self, tokens: t.TokenSet) -> list[t.AccountCandidate]:
         # https://docs.x.com/x-api/users/user-lookup-me
         response = self.http.request(
             "GET", "/2/users/me", token=tokens.access_token, params={"user.fields": USER_FIELDS}, bucket="users.me"
@@ -135,7 +120,7 @@ class XConnector(Connector):
         user = field_of(expect(response.data, dict, self.platform, "users/me"), "data", dict, self.platform, "users/me")
         user_id = field_of(user, "id", str, self.platform, "user")
         return [
-            AccountCandidate(
+            t.AccountCandidate(
                 remote_id=user_id,
                 handle=field_of(user, "username", str, self.platform, "user"),
                 display_name=str(user.get("name") or ""),
@@ -145,9 +130,11 @@ class XConnector(Connector):
         ]
 
     # --- publishing ----------------------------------------------------------------------------------------
-    def publish(self, account: AccountRef, draft: Draft) -> RemotePost:
+    def publish(self, account: t.AccountRef, draft: t.Draft) -> t.RemotePost:
         if len(draft.media) > self.capabilities.max_media:
-            raise ValidationError(f"at most {self.capabilities.max_media} images per post", platform=self.platform)
+            raise errors.ValidationError(
+                f"at most {self.capabilities.max_media} images per post", platform=self.platform
+            )
         text = draft.text
         if draft.link and draft.link not in text:
             text = f"{text}\n{draft.link}" if text else draft.link
@@ -167,7 +154,7 @@ class XConnector(Connector):
         )
         data = field_of(expect(response.data, dict, self.platform, "tweet"), "data", dict, self.platform, "tweet")
         tweet_id = field_of(data, "id", str, self.platform, "tweet")
-        return RemotePost(
+        return t.RemotePost(
             id=tweet_id,
             url=self.permalink(account.handle, tweet_id),
             created_at=snowflake_time(tweet_id),
@@ -175,7 +162,7 @@ class XConnector(Connector):
             raw=data,
         )
 
-    def _upload(self, account: AccountRef, item: MediaItem) -> str:
+    def _upload(self, account: t.AccountRef, item: t.MediaItem) -> str:
         mime_type = item.mime_type
         category = MEDIA_CATEGORY.get(mime_type, "tweet_video" if mime_type.startswith("video/") else "tweet_image")
         extension = mime_type.rsplit("/", 1)[-1] or "bin"
@@ -212,10 +199,10 @@ class XConnector(Connector):
             )
         return media_id
 
-    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
-        return self.publish(account, Draft(text=text, reply_to=target_id))
+    def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
+        return self.publish(account, t.Draft(text=text, reply_to=target_id))
 
-    def delete(self, account: AccountRef, remote_id: str) -> None:
+    def delete(self, account: t.AccountRef, remote_id: str) -> None:
         tweet_id = self._id(remote_id)
         # https://docs.x.com/x-api/posts/delete-post
         response = self.call(
@@ -226,9 +213,9 @@ class XConnector(Connector):
         )
         data = field_of(expect(response.data, dict, self.platform, "delete"), "data", dict, self.platform, "delete")
         if data.get("deleted") is not True:
-            raise NotFound(f"tweet {tweet_id} was not deleted", platform=self.platform, raw=response.data)
+            raise errors.NotFound(f"tweet {tweet_id} was not deleted", platform=self.platform, raw=response.data)
 
-    def hide(self, account: AccountRef, comment_id: str, hidden: bool = True) -> None:
+    def hide(self, account: t.AccountRef, comment_id: str, hidden: bool = True) -> None:
         tweet_id = self._id(comment_id)
         # https://docs.x.com/x-api/posts/hide-reply
         self.call(
@@ -244,12 +231,12 @@ class XConnector(Connector):
         )
 
     # --- reading ----------------------------------------------------------------------------------------------
-    def fetch_mentions(self, account: AccountRef, cursor: str | None) -> Page:
+    def fetch_mentions(self, account: t.AccountRef, cursor: str | None) -> t.Page:
         # https://docs.x.com/x-api/posts/user-mention-timeline-by-user-id
         path = f"/2/users/{self._id(account.remote_id)}/mentions"
         return self._walk(account, path, {}, cursor, page_param="pagination_token", bucket="users.mentions")
 
-    def search(self, account: AccountRef, query: str, cursor: str | None) -> Page:
+    def search(self, account: t.AccountRef, query: str, cursor: str | None) -> t.Page:
         # https://docs.x.com/x-api/posts/search-recent-posts
         state = decode_cursor(cursor)
         if state.get("query") not in (None, query):
@@ -266,7 +253,7 @@ class XConnector(Connector):
 
     def _walk(
         self,
-        account: AccountRef,
+        account: t.AccountRef,
         path: str,
         params: dict[str, Any],
         cursor: str | None,
@@ -274,7 +261,7 @@ class XConnector(Connector):
         page_param: str,
         bucket: str,
         extra_state: dict[str, Any] | None = None,
-    ) -> Page:
+    ) -> t.Page:
         """One page of a newest-first walk over (since, top]: ``since`` is the newest id of the previous
         complete walk, ``top`` the newest id seen when this walk started. Older pages come through the
         platform's id-based page token, so items arriving mid-walk are left for the next walk."""
@@ -311,35 +298,35 @@ class XConnector(Connector):
             new_state = {"since": top or since}
             has_more = False
         new_state.update(extra_state or {})
-        return Page(items, cursor=encode_cursor(new_state), has_more=has_more, quarantined=quarantined)
+        return t.Page(items, cursor=encode_cursor(new_state), has_more=has_more, quarantined=quarantined)
 
-    def normalize_tweet(self, raw: Any, users: Mapping[str, Author] | None = None) -> Interaction:
+    def normalize_tweet(self, raw: Any, users: Mapping[str, t.Author] | None = None) -> t.Interaction:
         """One v2 tweet object as an Interaction; anything malformed raises MalformedPayload."""
         what = "tweet"
         expect(raw, dict, self.platform, what)
         tweet_id = field_of(raw, "id", str, self.platform, what)
         if not ID_RE.fullmatch(tweet_id):
-            raise MalformedPayload(f"tweet id {tweet_id[:40]!r} is not numeric", platform=self.platform, raw=raw)
+            raise errors.MalformedPayload(f"tweet id {tweet_id[:40]!r} is not numeric", platform=self.platform, raw=raw)
         text = field_of(raw, "text", str, self.platform, what)
         author_id = field_of(raw, "author_id", str, self.platform, what)
         try:
             created_at = parse_time(raw.get("created_at"))
         except (ValueError, TypeError, OverflowError, OSError) as exc:
-            raise MalformedPayload(f"tweet created_at: {exc}", platform=self.platform, raw=raw) from None
-        kind = InteractionKind.MENTION
+            raise errors.MalformedPayload(f"tweet created_at: {exc}", platform=self.platform, raw=raw) from None
+        kind = t.InteractionKind.MENTION
         in_reply_to = None
         references = raw.get("referenced_tweets", [])
         for ref in expect(references, list, self.platform, "tweet.referenced_tweets"):
             ref_type = field_of(ref, "type", str, self.platform, "referenced_tweet")
             ref_id = field_of(ref, "id", str, self.platform, "referenced_tweet")
             if ref_type == "replied_to":
-                kind, in_reply_to = InteractionKind.REPLY, ref_id
-            elif ref_type == "quoted" and kind is InteractionKind.MENTION:
-                kind = InteractionKind.QUOTE
+                kind, in_reply_to = t.InteractionKind.REPLY, ref_id
+            elif ref_type == "quoted" and kind is t.InteractionKind.MENTION:
+                kind = t.InteractionKind.QUOTE
         conversation = raw.get("conversation_id")
-        author = (users or {}).get(author_id) or Author(id=author_id, handle="")
+        author = (users or {}).get(author_id) or t.Author(id=author_id, handle="")
         lang = raw.get("lang")
-        return Interaction(
+        return t.Interaction(
             platform=self.platform,
             remote_id=tweet_id,
             kind=kind,
@@ -353,9 +340,9 @@ class XConnector(Connector):
             raw=raw,
         )
 
-    def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
+    def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:
         ids = [self._id(i) for i in remote_ids]
-        out: dict[str, Metrics] = {}
+        out: dict[str, t.Metrics] = {}
         for start in range(0, len(ids), 100):
             chunk = ids[start : start + 100]
             params = {"ids": ",".join(chunk), "tweet.fields": "public_metrics"}
@@ -372,7 +359,7 @@ class XConnector(Connector):
                 )  # fmt: skip
         return out
 
-    def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
+    def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
         wanted = _comparable(text)
         start = (since - timedelta(seconds=5)).astimezone(UTC)
         params: dict[str, Any] = {
@@ -395,7 +382,7 @@ class XConnector(Connector):
                         created = parse_time(tweet.get("created_at"))
                     except ValueError:
                         created = snowflake_time(tweet_id)
-                    return RemotePost(
+                    return t.RemotePost(
                         id=tweet_id,
                         url=self.permalink(account.handle, tweet_id),
                         created_at=created,
@@ -409,11 +396,11 @@ class XConnector(Connector):
             params["pagination_token"] = next_token
         return None
 
-    def validate_text(self, text: str) -> TextCheck:
+    def validate_text(self, text: str) -> t.TextCheck:
         return check_x(text)
 
     # --- helpers ----------------------------------------------------------------------------------------------
-    def _get(self, account: AccountRef, path: str, params: Mapping[str, Any], bucket: str) -> Response:
+    def _get(self, account: t.AccountRef, path: str, params: Mapping[str, Any], bucket: str) -> Response:
         return self.call(
             account,
             lambda token: self.http.request(
@@ -427,7 +414,7 @@ class XConnector(Connector):
     def _id(self, value: str) -> str:
         """A tweet or user id goes into a URL path: it must be a snowflake, nothing else."""
         if not isinstance(value, str) or not ID_RE.fullmatch(value):
-            raise ValidationError(f"not an X id: {str(value)[:40]!r}", platform=self.platform)
+            raise errors.ValidationError(f"not an X id: {str(value)[:40]!r}", platform=self.platform)
         return value
 
 
@@ -440,9 +427,9 @@ def _problem_detail(data: Mapping[str, Any]) -> str:
         if isinstance(value, str) and value:
             parts.append(value)
             break
-    errors = data.get("errors")
-    if isinstance(errors, list):
-        for entry in errors[:5]:
+    listed = data.get("errors")
+    if isinstance(listed, list):
+        for entry in listed[:5]:
             if isinstance(entry, dict):
                 message = entry.get("message") or entry.get("detail")
                 if isinstance(message, str) and message not in parts:
@@ -450,8 +437,8 @@ def _problem_detail(data: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _users_by_id(includes: Any) -> dict[str, Author]:
-    users: dict[str, Author] = {}
+def _users_by_id(includes: Any) -> dict[str, t.Author]:
+    users: dict[str, t.Author] = {}
     if not isinstance(includes, dict) or not isinstance(includes.get("users"), list):
         return users
     for user in includes["users"]:
@@ -459,7 +446,7 @@ def _users_by_id(includes: Any) -> dict[str, Author]:
             continue
         metrics = user.get("public_metrics")
         followers = metrics.get("followers_count") if isinstance(metrics, dict) else None
-        users[user["id"]] = Author(
+        users[user["id"]] = t.Author(
             id=user["id"],
             handle=user["username"] if isinstance(user.get("username"), str) else "",
             display_name=user["name"] if isinstance(user.get("name"), str) else "",
