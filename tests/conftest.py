@@ -185,3 +185,14 @@ def simulator(settings):
     with running_simulator(Simulator(seed=7)) as (_sim, base):
         settings.SMMS_SIMULATOR_URL = base
         yield SimAdmin(base)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Django keeps the language a request activated in its thread (LocaleMiddleware never deactivates):
+    each test starts in the default language, whatever the previous test's requests chose."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
