@@ -38,24 +38,15 @@ class FacebookApi(GraphApi):
     name = "facebook"
     authorize_path = "/v24.0/dialog/oauth"
 
-    def graph_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
+    def edge_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
         return [
             ("GET", ("oauth", "access_token"), self.access_token),
             ("POST", ("oauth", "access_token"), self.access_token),
-            ("GET", ("debug_token",), self.debug_token),
-            ("GET", ("*", "accounts"), lambda request, node: self.me_accounts(request)),
-            ("DELETE", ("*", "permissions"), self.revoke_permissions),
             ("GET", ("*", "feed"), self.list_posts),
             ("GET", ("*", "posts"), self.list_posts),
             ("GET", ("*", "published_posts"), self.list_posts),
             ("POST", ("*", "feed"), self.create_post),
             ("POST", ("*", "photos"), self.create_photo),
-            ("GET", ("*", "comments"), self.list_comments),
-            ("POST", ("*", "comments"), self.create_comment),
-            ("GET", ("*", "insights"), self.insights),
-            ("GET", ("*",), self.get_node),
-            ("POST", ("*",), self.update_node),
-            ("DELETE", ("*",), self.delete_node),
         ]
 
     # --- world hooks ------------------------------------------------------------------------------------

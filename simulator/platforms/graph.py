@@ -219,8 +219,25 @@ class GraphApi(PlatformApi):
         return [("/<path:rest>", methods, self.dispatch), ("/", methods, self.dispatch_root)]
 
     def graph_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
-        """(method, segments, handler): ``"*"`` matches one node id (``me`` included). First match wins."""
+        """(method, segments, handler): ``"*"`` matches one node id (``me`` included). First match wins.
+        The network's own edges come first, then what every Graph node has."""
+        return [*self.edge_routes(), *self.common_routes()]
+
+    def edge_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
         raise NotImplementedError
+
+    def common_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
+        return [
+            ("GET", ("debug_token",), self.debug_token),
+            ("GET", ("*", "accounts"), lambda request, node: self.me_accounts(request)),
+            ("DELETE", ("*", "permissions"), self.revoke_permissions),
+            ("GET", ("*", "comments"), self.list_comments),
+            ("POST", ("*", "comments"), self.create_comment),
+            ("GET", ("*", "insights"), self.insights),
+            ("GET", ("*",), self.get_node),
+            ("POST", ("*",), self.update_node),
+            ("DELETE", ("*",), self.delete_node),
+        ]
 
     def dispatch_root(self, request: Request) -> Response:
         return self.dispatch(request, "")

@@ -57,23 +57,14 @@ class InstagramApi(GraphApi):
     name = "instagram"
     authorize_path = ""  # Facebook Login's dialog (see smms/connectors/endpoints.py)
 
-    def graph_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
+    def edge_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
         return [
-            ("GET", ("debug_token",), self.debug_token),
-            ("GET", ("*", "accounts"), lambda request, node: self.me_accounts(request)),
-            ("DELETE", ("*", "permissions"), self.revoke_permissions),
             ("GET", ("*", "media"), self.list_media),
             ("POST", ("*", "media"), self.create_container),
             ("POST", ("*", "media_publish"), self.publish),
             ("GET", ("*", "content_publishing_limit"), self.publishing_limit),
-            ("GET", ("*", "comments"), self.list_comments),
-            ("POST", ("*", "comments"), self.create_comment),
             ("GET", ("*", "replies"), self.list_replies),
             ("POST", ("*", "replies"), self.create_reply),
-            ("GET", ("*", "insights"), self.insights),
-            ("GET", ("*",), self.get_node),
-            ("POST", ("*",), self.update_node),
-            ("DELETE", ("*",), self.delete_node),
         ]
 
     # --- world hooks ------------------------------------------------------------------------------------
