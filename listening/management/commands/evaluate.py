@@ -20,9 +20,13 @@ class Command(BaseCommand):
         for lang in options["lang"] or nlp.SCORED:
             report = evaluate(lang, lambda text, lang=lang: nlp.score(text, lang)[0])
             model = nlp.MODEL_NAMES[lang]
+            halves = {
+                part: evaluate(lang, lambda text, lang=lang: nlp.score(text, lang)[0], part).macro_f1
+                for part in ("dev", "test")
+            }
             self.stdout.write(
                 f"{lang}: {report.size} posts, model {model}: macro-F1 {report.macro_f1:.3f}, "
-                f"accuracy {report.accuracy:.3f}"
+                f"accuracy {report.accuracy:.3f} (dev half {halves['dev']:.3f}, held-out half {halves['test']:.3f})"
             )
             for label in LABELS:
                 p, r, f = report.per_class[label]
