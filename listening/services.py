@@ -240,7 +240,7 @@ def account_poll(*, cursor_id: int) -> IngestResult | None:
     claimed = (
         PollCursor.objects.filter(id=cursor_id)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(minutes=5))
+        .update(claimed_until=now + timedelta(seconds=settings.SMMS_POLL_CLAIM_SECONDS))
     )
     if not claimed:
         return None

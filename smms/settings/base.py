@@ -145,6 +145,8 @@ SMMS_TOKEN_REFRESH_MARGIN = env_int("SMMS_TOKEN_REFRESH_MARGIN", 900)
 SMMS_LISTENING_LANGUAGES = env_list("SMMS_LISTENING_LANGUAGES", ["en", "fr", "es", "de", "it", "pt", "nl"])
 # Seconds between two polls of one account's mentions.
 SMMS_POLL_INTERVAL = env_int("SMMS_POLL_INTERVAL", 60)
+# How long a poll's claim on its stream lasts: a worker killed mid-poll blocks the stream this long at most.
+SMMS_POLL_CLAIM_SECONDS = env_int("SMMS_POLL_CLAIM_SECONDS", 300)
 
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
