@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install messages lint typecheck migrate demo clean help
+.PHONY: run test install messages lint typecheck migrate demo clean help bench-ingest
 
 help:
 	@echo "make run    start the platform simulator, dashboard, Celery worker and beat, with demo data, on http://127.0.0.1:$(PORT)/"
@@ -49,3 +49,10 @@ test: messages lint typecheck
 
 clean:
 	rm -rf $(VENV) var
+
+# Ingestion throughput with real Celery workers on PostgreSQL and Redis (figures go to the README).
+BENCH_DB ?= postgres://postgres@127.0.0.1:5432/smms_bench
+bench-ingest: messages
+	$(PY) -c "import psycopg2; c = psycopg2.connect('dbname=postgres user=postgres host=127.0.0.1'); c.autocommit = True; cur = c.cursor(); cur.execute('DROP DATABASE IF EXISTS smms_bench'); cur.execute('CREATE DATABASE smms_bench')"
+	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate -v0
+	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_ingest $(BENCH_ARGS)

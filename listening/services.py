@@ -201,7 +201,8 @@ def _add_to_buckets(buckets: dict[tuple[int, datetime], list[int]]) -> None:
     """Add counts with one upsert per bucket: concurrent workers add, never overwrite."""
     if not buckets:
         return
-    rows = [(topic_id, start, v, n, p) for (topic_id, start), (v, n, p) in buckets.items()]
+    # One order for every worker, so two batches touching the same buckets cannot deadlock.
+    rows = [(topic_id, start, v, n, p) for (topic_id, start), (v, n, p) in sorted(buckets.items())]
     sql = (
         "INSERT INTO listening_topicbucket (topic_id, start, volume, negative, positive) VALUES (%s, %s, %s, %s, %s) "
         "ON CONFLICT (topic_id, start) DO UPDATE SET "

@@ -7,6 +7,7 @@ Reference: https://docs.joinmastodon.org/methods/ — shapes follow the entity d
 from __future__ import annotations
 
 import base64
+import bisect
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -374,20 +375,44 @@ class MastodonApi(PlatformApi):
             )
         return response
 
+    def _mention_seqs(self, user_id: str) -> list[int]:
+        """Sequence numbers of the posts that notify ``user_id`` (mentions, replies, direct messages),
+        ascending. Indexed incrementally: posts are only ever appended, so each request reads only the
+        posts added since the last one."""
+        with self.world.lock:
+            index = self.world.extra.setdefault("mastodon_notification_index", {"upto": 0, "by_user": {}})
+            order = self.world.post_order[self.name]
+            for post in order[index["upto"] :]:
+                targets = set(post.mentions)
+                if post.kind == "dm" and post.target_id:
+                    targets.add(post.target_id)
+                for target in targets:
+                    index["by_user"].setdefault(target, []).append(post.seq)
+            index["upto"] = len(order)
+            return list(index["by_user"].get(user_id, []))
+
     def notifications(self, request: Request) -> Response:
         user = self.user_of(self.authenticate(request))
         types = set(request.args.getlist("types[]") or request.args.getlist("types")) or {"mention"}
         if "mention" not in types:
             return json_response([])
-        mine = {
-            p.seq: p
-            for p in self.world.iter_posts(self.name)
-            if not p.deleted and (user.id in p.mentions or (p.kind == "dm" and p.target_id == user.id))
-        }
-        chosen = self._window(request, sorted(mine, reverse=True))
+        seqs = self._mention_seqs(user.id)
+        args = request.args
+        limit = max(1, min(int(args.get("limit", 40)), 80))
+        max_id, since_id, min_id = (int(args[k]) if args.get(k) else None for k in ("max_id", "since_id", "min_id"))
+        if min_id is not None:  # the ones immediately newer than min_id
+            start = bisect.bisect_right(seqs, min_id)
+            window = seqs[start : start + limit]
+        else:  # the newest below max_id (and above since_id)
+            high = bisect.bisect_left(seqs, max_id) if max_id is not None else len(seqs)
+            low = bisect.bisect_right(seqs, since_id) if since_id is not None else 0
+            window = seqs[max(low, high - limit) : high]
+        chosen = sorted(window, reverse=True)
         items = []
         for seq in chosen:
-            post = mine[seq]
+            post = self.world.post(self.name, str(STATUS_BASE + seq))
+            if post is None:  # deleted since
+                continue
             author = self.world.user(self.name, post.author_id)
             items.append({
                 "id": str(seq), "type": "mention", "created_at": iso(post.created_at), "group_key": f"ungrouped-{seq}",
