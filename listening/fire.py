@@ -127,34 +127,45 @@ def explain(topic: Topic, reading: Reading, now: datetime, kind: str) -> dict[st
 
 
 def detect(topic: Topic, now: datetime | None = None) -> list[Alert]:
-    """Open or update this topic's alerts for the reading at ``now``; returns the alerts opened now."""
+    """Open or update the topic's alert for the reading at ``now``; returns the alert if opened now.
+
+    One fire is one alert, whichever signals it shows: a burst that raises the volume and then the negative
+    share updates the same alert (``explanation["signals"]``), which keeps the fire's peak volume and what
+    the topic looked like then."""
     now = now or timezone.now()
     reading = read(topic, now)
-    opened = []
-    for kind, firing in (("volume", reading.volume_fire()), ("negativity", reading.negativity_fire())):
-        live = Alert.objects.filter(topic=topic, kind=kind).exclude(status=AlertStatus.RESOLVED).first()
-        if not firing:
-            continue
-        observed = reading.volume if kind == "volume" else reading.negative_share
-        expected = reading.expected_volume if kind == "volume" else reading.expected_negative_share
-        if live is not None and observed <= live.observed:
-            continue
-        explanation = explain(topic, reading, now, kind)
-        if live is not None:
-            if observed > live.observed:  # the alert keeps the fire's peak and what it looked like then
-                live.observed, live.expected, live.explanation = observed, expected, explanation
-                live.save(update_fields=["observed", "expected", "explanation"])
-            continue
-        cooled = not Alert.objects.filter(topic=topic, kind=kind, resolved_at__gt=now - COOL_DOWN).exists()
-        if not cooled:
-            continue
-        try:
-            with transaction.atomic():
-                alert = Alert.objects.create(
-                    organization_id=topic.organization_id, topic=topic, kind=kind, started_at=now - WINDOW,
-                    observed=observed, expected=expected, explanation=explanation,
-                )  # fmt: skip
-        except IntegrityError:  # another detector opened it a moment ago
-            continue
-        opened.append(alert)
-    return opened
+    signals = [
+        k for k, firing in (("volume", reading.volume_fire()), ("negativity", reading.negativity_fire())) if firing
+    ]
+    if not signals:
+        return []
+    live = Alert.objects.filter(topic=topic).exclude(status=AlertStatus.RESOLVED).first()
+    if live is not None:
+        known = set(live.explanation.get("signals", [live.kind]))
+        if reading.volume > live.observed:
+            live.observed, live.expected = reading.volume, reading.expected_volume
+            live.explanation = {**explain(topic, reading, now, _focus(known | set(signals))),
+                                "signals": sorted(known | set(signals))}  # fmt: skip
+            live.save(update_fields=["observed", "expected", "explanation"])
+        elif not set(signals) <= known:
+            live.explanation = {**live.explanation, "signals": sorted(known | set(signals))}
+            live.save(update_fields=["explanation"])
+        return []
+    if Alert.objects.filter(topic=topic, resolved_at__gt=now - COOL_DOWN).exists():
+        return []  # cooling down after a fire was resolved
+    explanation = {**explain(topic, reading, now, _focus(set(signals))), "signals": sorted(signals)}
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                organization_id=topic.organization_id, topic=topic, kind=_focus(set(signals)),
+                started_at=now - WINDOW, observed=reading.volume, expected=reading.expected_volume,
+                explanation=explanation,
+            )  # fmt: skip
+    except IntegrityError:  # another detector opened it a moment ago
+        return []
+    return [alert]
+
+
+def _focus(signals: set[str]) -> str:
+    """What the alert is mostly about: negativity when the mood turned, else volume."""
+    return "negativity" if "negativity" in signals else "volume"

@@ -173,7 +173,7 @@ class Alert(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="alerts")
-    kind = models.CharField(max_length=16)  # volume | negativity
+    kind = models.CharField(max_length=16)  # what the fire is mostly about: volume | negativity
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     started_at = models.DateTimeField()
     observed = models.FloatField()
@@ -189,11 +189,11 @@ class Alert(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # One live alert per topic and kind: a fire that goes on updates it instead of paging again.
+            # One live alert per topic: a fire that goes on updates it instead of paging again.
             models.UniqueConstraint(
-                fields=["topic", "kind"],
+                fields=["topic"],
                 condition=~models.Q(status="resolved"),
-                name="listening_alert_one_live_per_topic_kind",
+                name="listening_alert_one_live_per_topic",
             ),
         ]
 
