@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install messages lint typecheck migrate demo clean help bench-ingest
+.PHONY: run test install messages lint typecheck migrate demo clean help bench-ingest bench-fire
 
 help:
 	@echo "make run    start the platform simulator, dashboard, Celery worker and beat, with demo data, on http://127.0.0.1:$(PORT)/"
@@ -56,3 +56,9 @@ bench-ingest: messages
 	$(PY) -c "import psycopg2; c = psycopg2.connect('dbname=postgres user=postgres host=127.0.0.1'); c.autocommit = True; cur = c.cursor(); cur.execute('DROP DATABASE IF EXISTS smms_bench'); cur.execute('CREATE DATABASE smms_bench')"
 	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate -v0
 	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_ingest $(BENCH_ARGS)
+
+# Fire alerts: latency after a scripted burst and false alarms per simulated calm day (controlled clock).
+bench-fire: messages
+	$(PY) -c "import psycopg2; c = psycopg2.connect('dbname=postgres user=postgres host=127.0.0.1'); c.autocommit = True; cur = c.cursor(); cur.execute('DROP DATABASE IF EXISTS smms_bench'); cur.execute('CREATE DATABASE smms_bench')"
+	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate -v0
+	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_fire $(BENCH_ARGS)

@@ -2,66 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from listening import fire
-from listening.models import Alert, Mention, TopicMention
+from listening.firesim import NEGATIVE, Feed
+from listening.models import Alert
 from listening.services import topic_save
 
 T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)  # a Monday
-NEGATIVE = ["Lumière X2 en panne, nul 😡 #arnaque", "Remboursez-moi la X2, scandale #arnaque", "X2 cassée #arnaque"]
-CALM = ["Lumière X2 reçue", "Une question sur la Lumière X2", "J'aime bien la Lumière X2", "X2 livrée hier"]
-
-
-def rate_at(moment: datetime) -> float:
-    """Mentions per minute on a calm day: quiet nights, a lunch peak, an evening peak."""
-    hour = moment.hour + moment.minute / 60
-    return 0.2 + 2.5 * max(0.0, 1 - abs(hour - 12.5) / 3) + 3.0 * max(0.0, 1 - abs(hour - 20) / 2.5)
-
-
-def poisson(rng: random.Random, lam: float) -> int:
-    threshold, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= threshold:
-            return k
-        k += 1
-
-
-class Feed:
-    def __init__(self, topic, org):
-        self.topic, self.org, self.n = topic, org, 0
-        self.mentions: list[Mention] = []
-        self.links: list[tuple[Mention, datetime, str]] = []
-
-    def add(self, moment, text, sentiment):
-        self.n += 1
-        self.mentions.append(
-            Mention(organization=self.org, platform="x", external_id=str(self.n), kind="mention", author_id="a",
-                    author_handle=f"user{self.n % 50}", author_followers=self.n % 997, text=text, lang="fr",
-                    sentiment=sentiment, published_at=moment)
-        )  # fmt: skip
-
-    def save(self):
-        created = Mention.objects.bulk_create(self.mentions, batch_size=2000)
-        TopicMention.objects.bulk_create(
-            [TopicMention(topic=self.topic, mention=m, published_at=m.published_at, platform="x", lang="fr",
-                          sentiment=m.sentiment) for m in created],
-            batch_size=2000,
-        )  # fmt: skip
-        self.mentions = []
-
-    def calm(self, start, end, rng):
-        moment = start
-        while moment < end:
-            for _ in range(poisson(rng, rate_at(moment))):
-                sentiment = rng.choices(["negative", "neutral", "positive"], [0.15, 0.5, 0.35])[0]
-                self.add(moment + timedelta(seconds=rng.randint(0, 59)), rng.choice(CALM), sentiment)
-            moment += timedelta(minutes=1)
 
 
 @pytest.fixture
