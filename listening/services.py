@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts import services as account_services
 from accounts.models import Membership, SocialAccount, SocialAccountStatus
+from accounts.platforms import capabilities
 from accounts.roles import Perm
 from accounts.services import require
 from smms.connectors.errors import AuthRevoked, ConnectorError, RateLimited
@@ -28,7 +29,7 @@ from smms.errors import Conflict, ValidationFailed
 
 from . import nlp
 from .models import Alert, Mention, PollCursor, QuarantinedItem, Topic, TopicMention
-from .query import Node, Prepared, QuerySyntaxError, parse
+from .query import Node, Prepared, QuerySyntaxError, networks, parse, search_terms, tokenize
 
 logger = logging.getLogger(__name__)
 BUCKET = timedelta(minutes=5)
@@ -215,14 +216,51 @@ def _add_to_buckets(buckets: dict[tuple[int, datetime], list[int]]) -> None:
 
 
 # --- polling ----------------------------------------------------------------------------------------------
+SEARCH_PREFIX = "search:"
+
+
 def poll_cursors_ensure() -> int:
-    """Every connected account has a mentions stream to poll."""
-    accounts = SocialAccount.objects.filter(status=SocialAccountStatus.CONNECTED).exclude(
-        poll_cursors__stream="mentions"
-    )
-    cursors = [PollCursor(account=a, stream="mentions", next_poll_at=timezone.now()) for a in accounts]
-    PollCursor.objects.bulk_create(cursors, ignore_conflicts=True)
-    return len(cursors)
+    """Every connected account has a mentions stream; every active topic has a search stream on each
+    network that offers search (run through one of the organization's accounts there), unless the topic's
+    query rules that network out. A new search stream starts with no cursor: its first poll backfills."""
+    now = timezone.now()
+    connected = list(SocialAccount.objects.filter(status=SocialAccountStatus.CONNECTED).order_by("id"))
+    cursors = [PollCursor(account=a, stream="mentions", next_poll_at=now) for a in connected]
+    searchers: dict[tuple[int, str], SocialAccount] = {}
+    for account in connected:
+        if capabilities(account.platform).search:
+            searchers.setdefault((account.organization_id, account.platform), account)
+    for topic in Topic.objects.filter(is_active=True):
+        node = _compiled(topic.id, topic.query)
+        allowed = networks(node) if node is not None else set()
+        for (org_id, platform), account in searchers.items():
+            if org_id == topic.organization_id and (allowed is None or platform in allowed):
+                cursors.append(PollCursor(account=account, stream=f"{SEARCH_PREFIX}{topic.id}", next_poll_at=now))
+    created = PollCursor.objects.bulk_create(cursors, ignore_conflicts=True)
+    return len(created)
+
+
+def _search_query(topic_query: str, platform: str) -> str:
+    """What the network's search is asked: its positive terms (X takes an OR of them; the others the most
+    specific one). Results are then matched against the whole query locally."""
+    terms = _positive_terms(topic_query) or [search_terms(parse(topic_query))[0]]
+    if platform == "x":
+        return " OR ".join(terms)
+    return max(terms, key=len)
+
+
+def _positive_terms(query: str) -> list[str]:
+    """The query's words and phrases as written (accents kept: networks' search engines fold them),
+    leaving out operators, filters and negated terms."""
+    out, negate = [], False
+    for token in tokenize(query):
+        if token.kind in ("NOT", "MINUS"):
+            negate = True
+            continue
+        if token.kind in ("TERM", "PHRASE") and not negate and ":" not in token.text:
+            out.append(f'"{token.text}"' if token.kind == "PHRASE" else token.text.rstrip("*"))
+        negate = False
+    return list(dict.fromkeys(t for t in out if t.strip('"')))
 
 
 def polls_due(*, limit: int = 500) -> list[int]:
@@ -255,7 +293,14 @@ def account_poll(*, cursor_id: int) -> IngestResult | None:
         connector, ref = account_services.social_account_connector(account=account)
         cursor = state.cursor or None
         for _page_number in range(MAX_PAGES_PER_POLL):
-            page = connector.fetch_mentions(ref, cursor)
+            if state.stream.startswith(SEARCH_PREFIX):
+                topic = Topic.objects.filter(id=int(state.stream[len(SEARCH_PREFIX) :]), is_active=True).first()
+                if topic is None:  # the topic was deleted or paused: stop searching for it
+                    PollCursor.objects.filter(id=cursor_id).delete()
+                    return None
+                page = connector.search(ref, _search_query(topic.query, account.platform), cursor)
+            else:
+                page = connector.fetch_mentions(ref, cursor)
             result = mentions_ingest(account=account, stream=state.stream, page=page)
             totals = [a + b for a, b in zip(totals, result.__dict__.values(), strict=True)]
             cursor = page.cursor

@@ -427,7 +427,7 @@ class MastodonApi(PlatformApi):
         if not query:
             raise self.fail(400, "bad_request", "Missing parameter q")
         kind = request.args.get("type")
-        terms = query.split()
+        terms = [t for t in query.replace('"', " ").split() if t]  # a quoted phrase: all its words
         found = {int(p.id): p for p in self.world.iter_posts(self.name)
                  if not p.deleted and p.kind != "dm" and all(t in p.text.lower() for t in terms)}  # fmt: skip
         request.args = request.args.copy()  # type: ignore[misc]

@@ -136,3 +136,35 @@ def test_a_bad_topic_query_is_refused_with_its_position(personas):
     with pytest.raises(ValidationFailed) as error:
         services.topic_save(actor=personas.lead, name="Bad", query="lumière AND")
     assert "at character 9" in error.value.message
+
+
+def test_a_new_topic_searches_the_network_and_backfills_what_was_said_before(personas, simulator):
+    account = connect_mastodon(personas)
+    # Posts about the product from people who do not mention the brand account: only search finds them.
+    simulator.generate(platform="mastodon", count=30, kind="mention", target="lumiere_uk", product="Lumière X2",
+                       lang="fr", hostile_rate=0)  # fmt: skip
+    topic = services.topic_save(actor=personas.lead, name="X2", query='"Lumière X2"')
+    services.poll_cursors_ensure()
+    search = PollCursor.objects.get(account=account, stream=f"search:{topic.id}")
+    result = services.account_poll(cursor_id=search.id)
+    assert result.stored >= 25
+    linked = TopicMention.objects.filter(topic=topic)
+    assert linked.count() == result.stored
+    assert all("lumière x2" in m.text.lower() for m in Mention.objects.filter(topic_mentions__topic=topic))
+
+
+def test_a_topic_limited_to_another_network_gets_no_search_stream(personas, simulator):
+    account = connect_mastodon(personas)
+    topic = services.topic_save(actor=personas.lead, name="X only", query="lumière network:x")
+    services.poll_cursors_ensure()
+    assert not PollCursor.objects.filter(account=account, stream=f"search:{topic.id}").exists()
+
+
+def test_a_deleted_topic_stops_its_search(personas, simulator):
+    account = connect_mastodon(personas)
+    topic = services.topic_save(actor=personas.lead, name="Gone", query="lumière")
+    services.poll_cursors_ensure()
+    search = PollCursor.objects.get(account=account, stream=f"search:{topic.id}")
+    topic.delete()
+    assert services.account_poll(cursor_id=search.id) is None
+    assert not PollCursor.objects.filter(id=search.id).exists()
