@@ -98,3 +98,36 @@ def authorize(connector: Connector, user_id: str | None = None) -> TokenSet:
     query = parse_qs(urlparse(answer.headers["Location"]).query)
     assert query["state"] == ["st4te"]
     return connector.exchange_code(code=query["code"][0], redirect_uri=REDIRECT_URI, code_verifier=verifier)
+
+
+def connect_first(platform: str, base: str):
+    """(connector, first account the consent gives, list receiving saved tokens) for ``platform``."""
+    from smms.connectors.types import AccountRef
+
+    saved: list[TokenSet] = []
+    connector = make_connector(platform, base, on_tokens=lambda account, tokens: saved.append(tokens))
+    candidate = connector.list_accounts(authorize(connector))[0]
+    account = AccountRef(candidate.remote_id, candidate.handle, candidate.tokens, dict(candidate.extra))
+    return connector, account, saved
+
+
+def walk(connector, account, cursor=None, *, between=None):
+    """Every page of one poll: (items, final cursor, quarantined). ``between`` runs after the first page."""
+    items, quarantined = [], []
+    page = connector.fetch_mentions(account, cursor)
+    items += page.items
+    quarantined += page.quarantined
+    if between is not None:
+        between()
+    while page.has_more:
+        page = connector.fetch_mentions(account, page.cursor)
+        items += page.items
+        quarantined += page.quarantined
+    return items, page.cursor, quarantined
+
+
+def comment_ids(admin, platform: str, author_id: str) -> set[str]:
+    """Ids of the live comments on ``author_id``'s posts, from the simulator's record."""
+    posts = admin.posts(platform)
+    own = {p["id"] for p in posts if p["author_id"] == author_id and p["kind"] == "post"}
+    return {p["id"] for p in posts if p["kind"] == "comment" and p["root_id"] in own and not p["deleted"]}

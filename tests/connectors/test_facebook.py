@@ -19,42 +19,16 @@ from smms.connectors.errors import (
     Transient,
     ValidationError,
 )
-from smms.connectors.types import AccountRef, Draft, MediaItem, TokenSet
+from smms.connectors.types import Draft, MediaItem
 
-from .conftest import authorize, make_connector
+from .conftest import authorize, comment_ids, connect_first, make_connector, walk
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
 def fb(sim):
-    saved: list[TokenSet] = []
-    connector = make_connector("facebook", sim[1], on_tokens=lambda account, tokens: saved.append(tokens))
-    user_tokens = authorize(connector)
-    candidate = connector.list_accounts(user_tokens)[0]
-    account = AccountRef(candidate.remote_id, candidate.handle, candidate.tokens, dict(candidate.extra))
-    return connector, account, saved
-
-
-def walk(connector, account, cursor=None, *, between=None):
-    """Every page of one poll: (items, final cursor). ``between`` runs after the first page."""
-    items, quarantined = [], []
-    page = connector.fetch_mentions(account, cursor)
-    items += page.items
-    quarantined += page.quarantined
-    if between is not None:
-        between()
-    while page.has_more:
-        page = connector.fetch_mentions(account, page.cursor)
-        items += page.items
-        quarantined += page.quarantined
-    return items, page.cursor, quarantined
-
-
-def comment_ids(admin, page_id):
-    posts = admin.posts("facebook")
-    page_posts = {p["id"] for p in posts if p["author_id"] == page_id and p["kind"] == "post"}
-    return {p["id"] for p in posts if p["kind"] == "comment" and p["root_id"] in page_posts and not p["deleted"]}
+    return connect_first("facebook", sim[1])
 
 
 def test_connecting_yields_a_long_lived_user_token_and_non_expiring_page_tokens(sim):
@@ -151,7 +125,7 @@ def test_fetching_mentions_walks_every_comment_exactly_once_across_pages(fb, adm
     items = first.items + items
     ids = [i.remote_id for i in items]
     assert len(ids) == len(set(ids)) == 130
-    assert set(ids) == comment_ids(admin, account.remote_id)
+    assert set(ids) == comment_ids(admin, "facebook", account.remote_id)
     assert all(i.kind == "comment" and i.author.id and i.created_at.tzinfo for i in items)
     later, _, _ = walk(connector, account, cursor)
     assert later == []
@@ -170,7 +144,7 @@ def test_comments_arriving_between_pages_are_neither_duplicated_nor_lost(fb, adm
     assert len(newer) == 40
     ids = [i.remote_id for i in items + newer]
     assert len(ids) == len(set(ids)) == 160
-    assert set(ids) == comment_ids(admin, account.remote_id)
+    assert set(ids) == comment_ids(admin, "facebook", account.remote_id)
     admin.generate(platform="facebook", count=3, kind="comment", target=account.remote_id)
     latest, _, _ = walk(connector, account, cursor)
     assert len(latest) == 3

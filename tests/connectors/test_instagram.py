@@ -15,9 +15,9 @@ from smms.connectors.errors import (
     Transient,
     ValidationError,
 )
-from smms.connectors.types import AccountRef, Draft, MediaItem, TokenSet
+from smms.connectors.types import Draft, MediaItem
 
-from .conftest import authorize, make_connector
+from .conftest import authorize, comment_ids, connect_first, make_connector, walk
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
@@ -28,32 +28,7 @@ def image(name: str = "a") -> MediaItem:
 
 @pytest.fixture
 def ig(sim):
-    saved: list[TokenSet] = []
-    connector = make_connector("instagram", sim[1], on_tokens=lambda account, tokens: saved.append(tokens))
-    user_tokens = authorize(connector)
-    candidate = connector.list_accounts(user_tokens)[0]
-    account = AccountRef(candidate.remote_id, candidate.handle, candidate.tokens, dict(candidate.extra))
-    return connector, account, saved
-
-
-def walk(connector, account, cursor=None, *, between=None):
-    items, quarantined = [], []
-    page = connector.fetch_mentions(account, cursor)
-    items += page.items
-    quarantined += page.quarantined
-    if between is not None:
-        between()
-    while page.has_more:
-        page = connector.fetch_mentions(account, page.cursor)
-        items += page.items
-        quarantined += page.quarantined
-    return items, page.cursor, quarantined
-
-
-def comment_ids(admin, account_id):
-    posts = admin.posts("instagram")
-    media = {p["id"] for p in posts if p["author_id"] == account_id and p["kind"] == "post"}
-    return {p["id"] for p in posts if p["kind"] == "comment" and p["root_id"] in media and not p["deleted"]}
+    return connect_first("instagram", sim[1])
 
 
 def test_connecting_through_facebook_login_lists_the_linked_business_accounts(sim):
@@ -141,7 +116,7 @@ def test_fetching_mentions_walks_every_comment_exactly_once_across_pages(ig, adm
     items, cursor, _ = walk(connector, account)
     ids = [i.remote_id for i in items]
     assert len(ids) == len(set(ids)) == 130
-    assert set(ids) == comment_ids(admin, account.remote_id)
+    assert set(ids) == comment_ids(admin, "instagram", account.remote_id)
     assert all(i.kind == "comment" and i.author.handle for i in items)
     later, _, _ = walk(connector, account, cursor)
     assert later == []
@@ -159,7 +134,7 @@ def test_comments_arriving_between_pages_are_neither_duplicated_nor_lost(ig, adm
     newer, cursor, _ = walk(connector, account, cursor)
     ids = [i.remote_id for i in items + newer]
     assert len(ids) == len(set(ids)) == 155
-    assert set(ids) == comment_ids(admin, account.remote_id)
+    assert set(ids) == comment_ids(admin, "instagram", account.remote_id)
 
 
 def test_reply_hide_and_delete_moderate_comments(ig, admin, sim):
