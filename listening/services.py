@@ -42,10 +42,7 @@ def topic_save(*, actor: Membership, name: str, query: str, kind: str = "brand",
     try:
         parse(query)
     except QuerySyntaxError as exc:
-        raise ValidationFailed(
-            _("%(reason)s (at character %(position)s)") % {"reason": exc.reason, "position": exc.position + 1},
-            field="query",
-        ) from None
+        raise ValidationFailed(query_error_text(exc), field="query") from None
     try:
         with transaction.atomic():
             if topic is None:
@@ -58,6 +55,11 @@ def topic_save(*, actor: Membership, name: str, query: str, kind: str = "brand",
     except IntegrityError:
         raise Conflict(_("A topic with this name exists."), field="name") from None
     return topic
+
+
+def query_error_text(exc: QuerySyntaxError) -> str:
+    """A bad query's reason and where it is, as the topic editor and the API say it."""
+    return _("%(reason)s (at character %(position)s)") % {"reason": exc.reason, "position": exc.position + 1}
 
 
 @lru_cache(maxsize=4096)
@@ -287,18 +289,22 @@ def account_poll(*, cursor_id: int) -> IngestResult | None:
     account = state.account
     interval = timedelta(seconds=settings.SMMS_POLL_INTERVAL)
     totals = [0, 0, 0, 0, 0]
-    try:
-        if account.status != SocialAccountStatus.CONNECTED:
+    if account.status != SocialAccountStatus.CONNECTED:
+        PollCursor.objects.filter(id=cursor_id).update(claimed_until=None)
+        return None
+    search = None
+    if state.stream.startswith(SEARCH_PREFIX):
+        topic = Topic.objects.filter(id=int(state.stream[len(SEARCH_PREFIX) :]), is_active=True).first()
+        if topic is None:  # the topic was deleted or paused: stop searching for it
+            PollCursor.objects.filter(id=cursor_id).delete()
             return None
+        search = _search_query(topic.query, account.platform)
+    try:
         connector, ref = account_services.social_account_connector(account=account)
         cursor = state.cursor or None
         for _page_number in range(MAX_PAGES_PER_POLL):
-            if state.stream.startswith(SEARCH_PREFIX):
-                topic = Topic.objects.filter(id=int(state.stream[len(SEARCH_PREFIX) :]), is_active=True).first()
-                if topic is None:  # the topic was deleted or paused: stop searching for it
-                    PollCursor.objects.filter(id=cursor_id).delete()
-                    return None
-                page = connector.search(ref, _search_query(topic.query, account.platform), cursor)
+            if search is not None:
+                page = connector.search(ref, search, cursor)
             else:
                 page = connector.fetch_mentions(ref, cursor)
             result = mentions_ingest(account=account, stream=state.stream, page=page)
@@ -323,8 +329,9 @@ def account_poll(*, cursor_id: int) -> IngestResult | None:
             consecutive_errors=errors,
         )  # fmt: skip
         logger.warning("poll of %s (%s) failed: %s", account.id, state.stream, exc)
-    finally:
-        PollCursor.objects.filter(id=cursor_id, claimed_until__isnull=False).update(claimed_until=None)
+    except Exception:  # a bug or a database error: let the next dispatch retry at once
+        PollCursor.objects.filter(id=cursor_id).update(claimed_until=None)
+        raise
     return None
 
 

@@ -51,7 +51,7 @@ def query_check(request: HttpRequest) -> HttpResponse:
     try:
         parse(text)
     except QuerySyntaxError as exc:
-        message = _("%(reason)s (at character %(position)s)") % {"reason": exc.reason, "position": exc.position + 1}
+        message = services.query_error_text(exc)
         return render(
             request, "listening/partials/query_check.html", {"error": message, "query": text, "at": exc.position}
         )

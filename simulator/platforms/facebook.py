@@ -14,7 +14,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from simulator.platforms.base import Handler, json_response
-from simulator.platforms.graph import Field, GraphApi, graph_time, project, seed_graph_accounts
+from simulator.platforms.graph import Field, GraphApi, graph_time, project
 from simulator.world import SimPost, SimToken, SimUser, TokenProblem, World
 
 MESSAGE_LIMIT = 63206
@@ -50,9 +50,6 @@ class FacebookApi(GraphApi):
         ]
 
     # --- world hooks ------------------------------------------------------------------------------------
-    def seed(self) -> None:
-        seed_graph_accounts(self)
-
     def make_id(self, world: World, post: SimPost) -> str:
         if post.kind == "post":
             return f"{post.author_id}_{POST_BASE + post.seq}"

@@ -226,6 +226,9 @@ class GraphApi(PlatformApi):
     def edge_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
         raise NotImplementedError
 
+    def seed(self) -> None:
+        seed_graph_accounts(self)
+
     def common_routes(self) -> list[tuple[str, tuple[str, ...], Handler]]:
         return [
             ("GET", ("debug_token",), self.debug_token),

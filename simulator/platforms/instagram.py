@@ -16,7 +16,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from simulator.platforms.base import Handler, json_response
-from simulator.platforms.graph import Field, GraphApi, graph_time, project, seed_graph_accounts
+from simulator.platforms.graph import Field, GraphApi, graph_time, project
 from simulator.world import SimPost, SimToken, SimUser, World
 
 CAPTION_LIMIT = 2200
@@ -68,9 +68,6 @@ class InstagramApi(GraphApi):
         ]
 
     # --- world hooks ------------------------------------------------------------------------------------
-    def seed(self) -> None:
-        seed_graph_accounts(self)
-
     def make_id(self, world: World, post: SimPost) -> str:
         return str((MEDIA_BASE if post.kind == "post" else COMMENT_BASE) + post.seq)
 

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qs, urlparse
-
 import pytest
 import requests
 from django.core import mail
 from django.db import connection
 
 from accounts import selectors, services
+from accounts.demo import consent
 from accounts.models import PlatformApp, SocialAccount
 from smms.errors import Forbidden, ValidationFailed
 
 CALLBACK = "http://testserver/settings/accounts/connect/mastodon/callback/"
-
-
-def consent(url: str, user_id: str | None = None) -> dict[str, str]:
-    """What a person does on the network's consent page: pick the account, authorize."""
-    page = requests.get(url, timeout=10)
-    form = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
-    user_id = user_id or re.search(r'<option value="([^"]+)"', page.text).group(1)
-    answer = requests.post(
-        url, data={**form, "user_id": user_id, "decision": "allow"}, allow_redirects=False, timeout=10
-    )
-    return {k: v[0] for k, v in parse_qs(urlparse(answer.headers["Location"]).query).items()}
 
 
 def connect_mastodon(personas) -> SocialAccount:
@@ -118,7 +105,7 @@ def test_accounts_without_refresh_are_skipped_by_the_refresher(personas, simulat
 def connect_x(personas, simulator) -> SocialAccount:
     callback = "http://testserver/settings/accounts/connect/x/callback/"
     url, flow = services.social_connect_start(actor=personas.admin, platform="x", redirect_uri=callback)
-    back = consent(url)
+    back = consent(url, simulator.users("x")[0]["id"])
     pending = services.social_connect_finish(
         actor=personas.admin, flow=flow, code=back["code"], state=back["state"], redirect_uri=callback
     )
