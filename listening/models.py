@@ -1,10 +1,11 @@
 """Listening: topics with boolean queries, the mentions ingested for an organization, the cursors that
-make polling resumable, quarantined items, per-topic volume buckets and fire alerts."""
+make polling resumable, quarantined items, per-topic volume buckets, fire alerts and CSV exports."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, Platform, SocialAccount
@@ -199,3 +200,88 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} alert on {self.topic_id}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class MentionExport(models.Model):
+    """A CSV export of a topic's filtered mentions, written by a worker in chunks; the row is its state
+    machine (queued → running → done | failed) and its progress bar."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    filters = models.JSONField(default=dict)  # the topic page's filters, as listening.exports stores them
+    status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    rows_total = models.IntegerField(null=True, blank=True)  # unknown until the run has counted them
+    rows_done = models.IntegerField(default=0)
+    # exports/<organization id>/<random>/<name>.csv (listening.exports names it; downloads go through a view).
+    file = models.FileField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    # Each run claims the row by incrementing ``attempts`` and writes only while the number is still its
+    # own; ``claimed_until`` is the run's lease, extended at every chunk, after which a sweep may restart it.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ExportStatus.values), name="listening_export_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rows_done__gte=0), name="listening_export_rows_done_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rows_total__isnull=True) | models.Q(rows_total__gte=0),
+                name="listening_export_rows_total_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=ExportStatus.DONE) | ~models.Q(file=""),
+                name="listening_export_done_has_file",
+            ),
+            # A double-click, or two people asking at once, share one live export instead of writing it twice.
+            models.UniqueConstraint(
+                fields=["topic", "filters"],
+                condition=models.Q(status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]),
+                name="listening_export_one_live_per_query",
+            ),
+        ]
+        indexes = [
+            # The topic page's recent exports: WHERE topic = ? ORDER BY created_at DESC.
+            models.Index(fields=["topic", "-created_at"], name="listening_export_topic_time"),
+            # Retention: WHERE created_at < ?.
+            models.Index(fields=["created_at"], name="listening_export_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.id} of topic {self.topic_id} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+    def download_name(self) -> str:
+        return f"topic-{self.topic_id}-mentions-{timezone.localdate(self.created_at):%Y-%m-%d}.csv"
+
+    def filter_labels(self) -> list[str]:
+        """The export's filters in a few words, for the list of exports."""
+        f = self.filters
+        labels = [
+            str(dict(Platform.choices).get(f.get("network"), "")),
+            f.get("lang", ""),
+            str(dict(Sentiment.choices).get(f.get("sentiment"), "")),
+            f"@{f['author']}" if f.get("author") else "",
+            f"≥ {f['since'][:10]}" if f.get("since") else "",
+            f"≤ {f['until'][:10]}" if f.get("until") else "",
+        ]
+        return [label for label in labels if label]

@@ -16,7 +16,7 @@ from accounts import selectors as account_selectors
 from accounts.models import Organization, SocialAccountStatus
 from smms.errors import NotFound
 
-from .models import Alert, AlertStatus, Mention, Topic, TopicMention
+from .models import Alert, AlertStatus, Mention, MentionExport, Topic, TopicMention
 
 TAG_RE = regex.compile(r"#([\p{L}\p{N}_]+)")
 
@@ -173,3 +173,34 @@ def alert_get(*, org: Organization, alert_id: int) -> Alert:
 
 def mention_volume(*, topic: Topic) -> int:
     return int(topic.buckets.aggregate(n=Sum("volume"))["n"] or 0)
+
+
+# --- exports ------------------------------------------------------------------------------------------------
+def topic_mention_links(*, topic: Topic, filters: MentionFilters) -> QuerySet[TopicMention]:
+    """The topic's links that pass the topic page's filters, unordered: what an export of the page holds."""
+    links = TopicMention.objects.filter(topic=topic)
+    if filters.network:
+        links = links.filter(platform=filters.network)
+    if filters.lang:
+        links = links.filter(lang=filters.lang)
+    if filters.sentiment:  # the link's sentiment follows a person's correction (mention_correct_sentiment)
+        links = links.filter(sentiment=filters.sentiment)
+    if filters.since:
+        links = links.filter(published_at__gte=filters.since)
+    if filters.until:
+        links = links.filter(published_at__lt=filters.until)
+    if filters.author:
+        links = links.filter(mention__author_handle__icontains=filters.author.lstrip("@"))
+    return links
+
+
+def export_get(*, org: Organization, export_id: int) -> MentionExport:
+    try:
+        return MentionExport.objects.get(organization=org, id=export_id)
+    except (MentionExport.DoesNotExist, ValueError):
+        raise NotFound("export") from None
+
+
+def export_list(*, org: Organization, topic: Topic, limit: int = 5) -> list[MentionExport]:
+    """A topic's most recent exports, newest first (older ones are deleted after a week anyway)."""
+    return list(MentionExport.objects.filter(organization=org, topic=topic).order_by("-created_at", "-id")[:limit])

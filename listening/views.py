@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from datetime import datetime, time
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,11 +15,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import org_required
 from accounts.roles import Perm
-from smms.errors import DomainError
+from smms.errors import DomainError, NotFound
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import MentionFilterForm, TopicForm
-from .models import Mention
+from .models import ExportStatus, Mention
 from .query import QuerySyntaxError, parse
 
 
@@ -100,6 +98,7 @@ def topic_detail(request: HttpRequest, topic_id: int) -> HttpResponse:
         "alerts": selectors.alert_list(org=org, topic=topic),
         "share": selectors.share_of_voice(org=org),
         "querystring": request.GET.urlencode(),
+        "exports": selectors.export_list(org=org, topic=topic),
     }
     return render(request, "listening/topic.html", context)
 
@@ -141,28 +140,38 @@ def topic_delete(request: HttpRequest, topic_id: int) -> HttpResponse:
 
 
 @org_required(Perm.VIEW)
-def topic_export(request: HttpRequest, topic_id: int) -> StreamingHttpResponse:
-    """The filtered mentions as CSV, streamed row by row (large exports never sit in memory)."""
-    topic = selectors.topic_get(org=request.org, topic_id=topic_id)  # type: ignore[attr-defined]
+@require_POST
+def export_start(request: HttpRequest, topic_id: int) -> HttpResponse:
+    """Queue a CSV export of the topic's mentions with the filters the page shows (its query string)."""
+    org = request.org  # type: ignore[attr-defined]
+    topic = selectors.topic_get(org=org, topic_id=topic_id)
     _form, filters = _filters(request)
+    exports.export_start(actor=request.membership, topic=topic, filters=filters)  # type: ignore[attr-defined]
+    if request.htmx:  # type: ignore[attr-defined]
+        context = {"exports": selectors.export_list(org=org, topic=topic)}
+        return render(request, "listening/partials/exports.html", context)
+    messages.success(request, _("Export started: the file appears below when it is ready."))
+    query = request.GET.urlencode()
+    return redirect(f"{reverse('topic_detail', args=[topic.id])}{'?' + query if query else ''}#exports")
 
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
 
-    def rows() -> Iterator[str]:
-        writer = csv.writer(Echo())
-        yield writer.writerow(["published_at", "network", "author", "lang", "sentiment", "text", "url"])
-        for mention in selectors.topic_mentions(topic=topic, filters=filters, limit=100_000):
-            text = mention.text
-            if text[:1] in ("=", "+", "-", "@"):  # a cell that a spreadsheet would run as a formula
-                text = "'" + text
-            yield writer.writerow([mention.published_at.isoformat(), mention.platform, mention.author_handle,
-                                   mention.lang, mention.effective_sentiment, text, mention.permalink])  # fmt: skip
+@org_required(Perm.VIEW)
+def export_progress(request: HttpRequest, export_id: int) -> HttpResponse:
+    """One export's state; the fragment polls itself every second until the file is ready or the run failed."""
+    export = selectors.export_get(org=request.org, export_id=export_id)  # type: ignore[attr-defined]
+    return render(request, "listening/partials/export.html", {"export": export})
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="topic-{topic.id}-mentions.csv"'
-    return response
+
+@org_required(Perm.VIEW)
+def export_download(request: HttpRequest, export_id: int) -> FileResponse:
+    export = selectors.export_get(org=request.org, export_id=export_id)  # type: ignore[attr-defined]
+    if export.status != ExportStatus.DONE:
+        raise NotFound("export file")
+    try:
+        file = export.file.open("rb")
+    except FileNotFoundError:
+        raise NotFound("export file") from None
+    return FileResponse(file, as_attachment=True, filename=export.download_name(), content_type="text/csv")
 
 
 @org_required(Perm.MANAGE_TOPICS)

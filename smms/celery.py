@@ -13,7 +13,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smms.settings.local")
 app = Celery("smms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.conf.imports = ("smms.tasks",)
+# Task modules that autodiscovery (each app's `tasks` module) does not find.
+app.conf.imports = ("smms.tasks", "listening.export_tasks")
 
 
 @app.on_after_finalize.connect

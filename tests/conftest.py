@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -18,7 +20,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import Membership, Organization, PendingConnection
 from accounts.roles import Role
-from listening.models import Alert, Mention, Topic
+from listening.models import Alert, Mention, MentionExport, Topic
 from tests.factories import (
     AccountGroupFactory,
     MembershipFactory,
@@ -148,10 +150,15 @@ def org_objects(personas):
         alert = Alert.objects.create(
             organization=org, topic=topic, kind="volume", started_at=timezone.now(), observed=10, expected=1
         )
+        export = MentionExport.objects.create(
+            organization=org, topic=topic, status="done", rows_total=0,
+            file=default_storage.save(f"exports/{org.id}/x/topic.csv", ContentFile("published_at\n")),
+        )  # fmt: skip
         return {
             "topic": topic,
             "mention": mention,
             "alert": alert,
+            "export": export,
             "pending": pending,
             "account": account,
             "group": group,
@@ -173,6 +180,12 @@ def celery_eager():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    """Files a test stores (CSV exports) go to a folder of its own, removed with the test's tmp_path."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture

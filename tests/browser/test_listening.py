@@ -1,14 +1,21 @@
 """End to end in Chromium: a team lead creates a topic, mentions arrive live, filters narrow them, and
-hostile text from the networks shows as plain text."""
+hostile text from the networks shows as plain text; an analyst exports the filtered mentions as CSV."""
 
 from __future__ import annotations
 
-import pytest
+import csv
+import io
+import re
+from pathlib import Path
 
-from listening import services
-from listening.models import PollCursor
+import pytest
+from playwright.sync_api import expect
+
+from listening import exports, services
+from listening.models import PollCursor, Topic
 from tests.accounts.test_connections import connect_mastodon
 from tests.browser.test_connect_account import sign_in
+from tests.listening.test_exports import add_mention
 
 pytestmark = pytest.mark.browser
 
@@ -63,3 +70,42 @@ def test_a_topic_shows_mentions_live_filters_them_and_renders_hostile_text_as_te
         assert row.locator(".tag").first.inner_text() == "fr"
         assert row.get_by_test_id("sentiment").inner_text().startswith("Negative")
     page.screenshot(path="test-results/listening-topic.png", full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_analyst_exports_the_filtered_mentions_watches_the_progress_and_downloads_the_csv(
+    live_server, page, personas, monkeypatch
+):
+    topic = Topic.objects.create(organization=personas.org, name="Maison Lumière", query="lumière")
+    add_mention(topic, text="Très déçue : la lampe clignote déjà", lang="fr", sentiment="negative", minutes_ago=2)
+    add_mention(topic, text='=HYPERLINK("http://evil.example","clic")', lang="fr", sentiment="negative")
+    add_mention(topic, text="Love the new lamp", lang="en", sentiment="positive")
+    queued: list[int] = []
+    monkeypatch.setattr(exports, "_enqueue", queued.append)  # the worker is played by the test below
+
+    sign_in(page, live_server.url, "analyst@acme.test")
+    page.goto(f"{live_server.url}/listening/topics/{topic.id}/?lang=fr")
+    region = page.get_by_role("region", name="Exports")
+    region.get_by_role("button", name="Export CSV").click()
+    status = region.get_by_test_id("export-status")
+    expect(status).to_have_text("Waiting for a worker…")
+    expect(region.locator("progress")).to_have_count(1)
+
+    assert len(queued) == 1
+    exports.export_run(export_id=queued[0])  # the page polls every second and shows the result
+    link = region.get_by_role("link", name="Download the CSV")
+    expect(link).to_be_visible()
+    expect(status).to_have_text("2 rows")
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+
+    assert re.fullmatch(rf"topic-{topic.id}-mentions-\d{{4}}-\d{{2}}-\d{{2}}\.csv", download.suggested_filename)
+    raw = Path(download.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the accents right
+    _header, *rows = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
+    assert [row[5] for row in rows] == [
+        '\'=HYPERLINK("http://evil.example","clic")',
+        "Très déçue : la lampe clignote déjà",
+    ]
+    page.screenshot(path="test-results/listening-export.png", full_page=True)
