@@ -33,6 +33,7 @@ class Perm(StrEnum):
     COMPOSE_POSTS = "compose_posts"
     APPROVE_POSTS = "approve_posts"
     MANAGE_TOPICS = "manage_topics"
+    MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints receive the organization's events: only admins choose them
 
 
 _WORK = {Perm.VIEW, Perm.REPLY_CONVERSATIONS, Perm.COMPOSE_POSTS}
@@ -42,6 +43,7 @@ _ADMIN = _LEAD | {
     Perm.MANAGE_SOCIAL_ACCOUNTS,
     Perm.MANAGE_ACCOUNT_GROUPS,
     Perm.MANAGE_API_KEYS,
+    Perm.MANAGE_WEBHOOKS,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
@@ -74,6 +76,8 @@ class Scope(StrEnum):
     MEMBERS_WRITE = "members:write"
     LISTENING_READ = "listening:read"
     LISTENING_WRITE = "listening:write"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
 
 SCOPE_LABELS = {
@@ -83,4 +87,6 @@ SCOPE_LABELS = {
     Scope.MEMBERS_WRITE: _("Change members"),
     Scope.LISTENING_READ: _("Read topics and mentions"),
     Scope.LISTENING_WRITE: _("Change topics"),
+    Scope.WEBHOOKS_READ: _("Read webhook endpoints and their deliveries"),
+    Scope.WEBHOOKS_WRITE: _("Change webhook endpoints, rotate their secrets, send test events"),
 }

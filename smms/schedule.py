@@ -9,10 +9,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {"task": "smms.tasks.worker_heartbeat", "schedule": 30.0},
     # An on-commit enqueue can be lost (crash between commit and publish): re-send what is still unsent.
     "invitations-resend-unsent": {"task": "accounts.tasks.invitations_send_pending", "schedule": 300.0},
-    # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
     # Mentions arrive by polling (no webhooks here): due streams are dispatched to the polling queue.
     "listening-polls-dispatch": {"task": "listening.tasks.polls_dispatch", "schedule": 15.0},
     # Fires must be caught within a minute: topics with recent mentions are checked every 15 seconds.
     "listening-fires-detect": {"task": "listening.tasks.fires_detect", "schedule": 15.0},
+    # Webhook retries are due at their own times (30 s to 12 h of backoff), and an on-commit enqueue or a worker
+    # can be lost mid-delivery: sending what has come due every 30 s covers all three.
+    "webhooks-retry-due": {"task": "crm_bridge.tasks.webhooks_retry_due", "schedule": 30.0},
+    # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
     "tokens-refresh-expiring": {"task": "accounts.tasks.social_accounts_refresh_expiring", "schedule": 300.0},
 }

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import Membership, Organization, PendingConnection
 from accounts.roles import Role
+from crm_bridge.models import WebhookDelivery, WebhookEndpoint
 from listening.models import Alert, Mention, MentionExport, Topic
 from tests.factories import (
     AccountGroupFactory,
@@ -154,7 +155,13 @@ def org_objects(personas):
             organization=org, topic=topic, status="done", rows_total=0,
             file=default_storage.save(f"exports/{org.id}/x/topic.csv", ContentFile("published_at\n")),
         )  # fmt: skip
+        webhook = WebhookEndpoint.objects.create(
+            organization=org, url=f"https://{org.slug}.example/hook", secret="whsec_test", events=["alert.opened"]
+        )
+        delivery = WebhookDelivery.objects.create(endpoint=webhook, event="alert.opened", payload={"n": 1})
         return {
+            "webhook": webhook,
+            "delivery": delivery,
             "topic": topic,
             "mention": mention,
             "alert": alert,

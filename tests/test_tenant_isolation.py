@@ -39,6 +39,16 @@ ID_URLS = {
     "topic-detail": ("get", {"pk": "topic"}),
     "topic-mentions": ("get", {"pk": "topic"}),
     "mention-detail": ("get", {"pk": "mention"}),
+    "webhook_detail": ("get", {"endpoint_id": "webhook"}),
+    "webhook_edit": ("get", {"endpoint_id": "webhook"}),
+    "webhook_delete": ("post", {"endpoint_id": "webhook"}),
+    "webhook_rotate_secret": ("post", {"endpoint_id": "webhook"}),
+    "webhook_test": ("post", {"endpoint_id": "webhook"}),
+    "webhook_redeliver": ("post", {"delivery_id": "delivery"}),
+    "webhook-detail": ("get", {"pk": "webhook"}),
+    "webhook-deliveries": ("get", {"pk": "webhook"}),
+    "webhook-rotate-secret": ("post", {"pk": "webhook"}),
+    "webhook-test": ("post", {"pk": "webhook"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

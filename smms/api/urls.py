@@ -3,6 +3,7 @@
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import views as account_views
+from crm_bridge.api import views as crm_views
 from listening.api import views as listening_views
 
 router = SimpleRouter()
@@ -11,5 +12,6 @@ router.register("account-groups", account_views.AccountGroupViewSet, basename="a
 router.register("members", account_views.MemberViewSet, basename="member")
 router.register("topics", listening_views.TopicViewSet, basename="topic")
 router.register("mentions", listening_views.MentionViewSet, basename="mention")
+router.register("webhooks", crm_views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = router.urls

@@ -151,6 +151,12 @@ SMMS_POLL_INTERVAL = env_int("SMMS_POLL_INTERVAL", 60)
 # How long a poll's claim on its stream lasts: a worker killed mid-poll blocks the stream this long at most.
 SMMS_POLL_CLAIM_SECONDS = env_int("SMMS_POLL_CLAIM_SECONDS", 300)
 
+# --- Webhooks ------------------------------------------------------------------------------------------
+# Organizations register the URLs SMMS posts events to. Off, a URL whose host resolves to a private, loopback
+# or link-local address is refused, at registration and again when connecting: a webhook must not become a
+# way to reach the servers next to SMMS. Development and tests turn it on to use receivers on 127.0.0.1.
+SMMS_WEBHOOKS_ALLOW_PRIVATE = env_bool("SMMS_WEBHOOKS_ALLOW_PRIVATE", False)
+
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}

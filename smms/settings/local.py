@@ -63,4 +63,6 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 _simulator = env_str("SMMS_SIMULATOR_URL", "http://127.0.0.1:8900")
 SMMS_SIMULATOR_URL = "" if _simulator.lower() in {"off", "none", "false"} else _simulator
 SMMS_DEMO_DATA_ALLOWED = True
+# Webhook receivers on this machine (127.0.0.1) are how one tries webhooks out in development.
+SMMS_WEBHOOKS_ALLOW_PRIVATE = env_bool("SMMS_WEBHOOKS_ALLOW_PRIVATE", True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

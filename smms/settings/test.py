@@ -9,7 +9,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smms")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 from .base import *
-from .base import env_list, env_str
+from .base import env_bool, env_list, env_str
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-" + "x" * 20
@@ -27,6 +27,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SMMS_DEMO_DATA_ALLOWED = True
+# Tests run their webhook receivers on 127.0.0.1; the guard itself is tested with the setting off.
+SMMS_WEBHOOKS_ALLOW_PRIVATE = env_bool("SMMS_WEBHOOKS_ALLOW_PRIVATE", True)
 # One test database per checkout: two clones testing on the same server never drop each other's.
 DATABASES["default"]["TEST"] = {
     "NAME": f"test_{DATABASES['default']['NAME']}_{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]}"

@@ -1,0 +1,26 @@
+"""The catalogue of webhook events: the one place that names them.
+
+An event name is ``<object>.<what happened>``; its label says what the receiver is told, in the reader's
+language. To publish a new event, add one line here and call ``crm_bridge.services.event_publish`` with it.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+TEST = "webhook.test"
+
+EVENTS: dict[str, Promise] = {
+    "alert.opened": _("A fire alert opened on a listening topic"),
+    "alert.resolved": _("A fire alert was resolved"),
+    TEST: _("A test event, sent on request from the webhooks page or the API"),
+}
+
+# Sent to one endpoint on request, whatever it subscribes to: subscribing to it would change nothing.
+ON_REQUEST_ONLY = frozenset({TEST})
+
+
+def subscribable() -> list[tuple[str, Promise]]:
+    """(name, label) of every event an endpoint may subscribe to, in catalogue order."""
+    return [(name, label) for name, label in EVENTS.items() if name not in ON_REQUEST_ONLY]
