@@ -8,7 +8,7 @@ unique constraint) but never skips one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 
@@ -81,43 +81,35 @@ class IngestResult:
 
 
 def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> IngestResult:
-    """Store one page of interactions for ``account`` and advance its cursor, in one transaction."""
+    """Store one page of interactions for ``account`` and advance its cursor, in one transaction.
+
+    Items already stored (a search stream and the mentions stream see the same posts) are dropped before
+    the costly language and sentiment steps; the insert itself skips any a concurrent poll stored meanwhile,
+    so the unique constraint, not this read, is what keeps a mention single."""
     unique: dict[str, Interaction] = {}
     for item in page.items:
-        unique.setdefault(item.remote_id, item)  # a page may repeat an item (a reply also seen as a mention)
-    items = list(unique.values())
-    langs = nlp.detect_languages([i.text for i in items], [i.lang for i in items]) if items else []
-    scored = [nlp.score(i.text, lang) for i, lang in zip(items, langs, strict=True)]
+        unique.setdefault(item.remote_id[:300], item)  # a page may repeat an item (a reply also seen as a mention)
     org_id = account.organization_id
-    with transaction.atomic():
-        existing = set(
-            Mention.objects.filter(
-                organization_id=org_id, platform=account.platform, external_id__in=list(unique)
-            ).values_list("external_id", flat=True)
+    known = set(
+        Mention.objects.filter(organization_id=org_id, platform=account.platform, external_id__in=list(unique))
+        .values_list("external_id", flat=True)
+    ) if unique else set()  # fmt: skip
+    fresh = [(remote_id, item) for remote_id, item in unique.items() if remote_id not in known]
+    analysed = nlp.analyse([i.text for _, i in fresh], [i.lang for _, i in fresh]) if fresh else []
+    now = timezone.now()
+    rows = [
+        _MentionRow(
+            organization_id=org_id, platform=account.platform, external_id=remote_id, account_id=account.id,
+            kind=str(i.kind), author_id=i.author.id[:200], author_handle=i.author.handle[:300],
+            author_name=i.author.display_name[:300], author_followers=i.author.followers, text=i.text,
+            permalink=i.permalink[:1000], in_reply_to_id=(i.in_reply_to_id or "")[:300], lang=lang[:8],
+            sentiment=label, sentiment_score=value, sentiment_corrected="", published_at=i.created_at,
+            ingested_at=now,
         )
-        new = [
-            Mention(
-                organization_id=org_id,
-                platform=account.platform,
-                external_id=i.remote_id[:300],
-                account=account,
-                kind=str(i.kind),
-                author_id=i.author.id[:200],
-                author_handle=i.author.handle[:300],
-                author_name=i.author.display_name[:300],
-                author_followers=i.author.followers,
-                text=i.text,
-                permalink=i.permalink[:1000],
-                in_reply_to_id=(i.in_reply_to_id or "")[:300],
-                lang=lang,
-                sentiment=label,
-                sentiment_score=value,
-                published_at=i.created_at,
-            )
-            for i, lang, (label, value) in zip(items, langs, scored, strict=True)
-            if i.remote_id not in existing
-        ]
-        created = Mention.objects.bulk_create(new, batch_size=1000)
+        for (remote_id, i), (lang, label, value) in zip(fresh, analysed, strict=True)
+    ]  # fmt: skip
+    with transaction.atomic():
+        created = _mentions_insert(rows)
         matched = _match_topics(org_id, created)
         if page.quarantined:
             QuarantinedItem.objects.bulk_create(
@@ -130,9 +122,65 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
                 ]
             )  # fmt: skip
         PollCursor.objects.filter(account=account, stream=stream).update(
-            cursor=page.cursor or "", last_polled_at=timezone.now(), last_error="", consecutive_errors=0
+            cursor=page.cursor or "", last_polled_at=now, last_error="", consecutive_errors=0
         )
-    return IngestResult(len(page.items), len(created), len(items) - len(created), len(page.quarantined), matched)
+    return IngestResult(len(page.items), len(created), len(unique) - len(created), len(page.quarantined), matched)
+
+
+@dataclass
+class _MentionRow:
+    """A mention as ingestion inserts it: the columns of listening_mention without a model instance per
+    row (at thousands of mentions a second, building and compiling model instances was a main cost)."""
+
+    organization_id: int
+    platform: str
+    external_id: str
+    account_id: int
+    kind: str
+    author_id: str
+    author_handle: str
+    author_name: str
+    author_followers: int | None
+    text: str
+    permalink: str
+    in_reply_to_id: str
+    lang: str
+    sentiment: str
+    sentiment_score: float | None
+    sentiment_corrected: str
+    published_at: datetime
+    ingested_at: datetime
+    id: int | None = None
+
+    @property
+    def network(self) -> str:  # what the query language calls the platform
+        return self.platform
+
+
+_MENTION_COLUMNS = [f.name for f in fields(_MentionRow) if f.name != "id"]
+_INSERT_BATCH = 500  # rows per INSERT: 18 columns each stays far below SQLite's 32,766 parameters
+
+
+def _mentions_insert(rows: list[_MentionRow]) -> list[_MentionRow]:
+    """One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per batch (PostgreSQL, and SQLite ≥ 3.35):
+    the rows that come back are the ones this call created."""
+    created: list[_MentionRow] = []
+    columns = ", ".join(connection.ops.quote_name(c) for c in _MENTION_COLUMNS)
+    one = "(" + ", ".join(["%s"] * len(_MENTION_COLUMNS)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[start : start + _INSERT_BATCH]
+            by_id = {row.external_id: row for row in batch}
+            cursor.execute(
+                f"INSERT INTO {Mention._meta.db_table} ({columns}) VALUES {', '.join([one] * len(batch))} "  # noqa: S608
+                "ON CONFLICT (organization_id, platform, external_id) DO NOTHING RETURNING id, external_id",
+                [getattr(row, column) for row in batch for column in _MENTION_COLUMNS],
+            )
+            for mention_id, external_id in cursor.fetchall():
+                row = by_id[external_id]
+                row.id = mention_id
+                created.append(row)
+    return created
 
 
 def _jsonable(raw: object) -> object:
@@ -144,55 +192,40 @@ def _jsonable(raw: object) -> object:
         return {"unreadable": repr(raw)[:2000]}
 
 
-def _match_topics(org_id: int, mentions: list[Mention]) -> int:
+def _match_topics(org_id: int, mentions: list[_MentionRow]) -> int:
     if not mentions:
         return 0
     topics = list(Topic.objects.filter(organization_id=org_id, is_active=True).only("id", "query"))
     if not topics:
         return 0
-    links: list[TopicMention] = []
+    links: list[tuple[int, int | None, datetime, str, str, str]] = []
     buckets: dict[tuple[int, datetime], list[int]] = {}
     for mention in mentions:
-        prepared = Prepared.of(_MentionView(mention))
+        prepared = Prepared.of(mention)
         for topic in topics:
             node = _compiled(topic.id, topic.query)
             if node is None or not node.evaluate(prepared):
                 continue
             links.append(
-                TopicMention(
-                    topic_id=topic.id, mention_id=mention.id, published_at=mention.published_at,
-                    platform=mention.platform, lang=mention.lang, sentiment=mention.sentiment,
-                )
-            )  # fmt: skip
+                (topic.id, mention.id, mention.published_at, mention.platform, mention.lang, mention.sentiment)
+            )
             start = _bucket_start(mention.published_at)
             counts = buckets.setdefault((topic.id, start), [0, 0, 0])
             counts[0] += 1
             counts[1] += mention.sentiment == "negative"
             counts[2] += mention.sentiment == "positive"
-    TopicMention.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+    with connection.cursor() as cursor:
+        for offset in range(0, len(links), _INSERT_BATCH):
+            batch = links[offset : offset + _INSERT_BATCH]
+            cursor.execute(
+                f"INSERT INTO {TopicMention._meta.db_table} "  # noqa: S608
+                f"(topic_id, mention_id, published_at, platform, lang, sentiment) "
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * len(batch))} "
+                "ON CONFLICT (topic_id, mention_id) DO NOTHING",
+                [value for link in batch for value in link],
+            )
     _add_to_buckets(buckets)
     return len(links)
-
-
-@dataclass(frozen=True)
-class _MentionView:
-    mention: Mention
-
-    @property
-    def text(self) -> str:
-        return self.mention.text
-
-    @property
-    def lang(self) -> str:
-        return self.mention.lang
-
-    @property
-    def network(self) -> str:
-        return self.mention.platform
-
-    @property
-    def author_handle(self) -> str:
-        return self.mention.author_handle
 
 
 def _bucket_start(moment: datetime) -> datetime:
@@ -266,13 +299,22 @@ def _positive_terms(query: str) -> list[str]:
 
 
 def polls_due(*, limit: int = 500) -> list[int]:
+    """The streams due for a poll, leased for ``SMMS_POLL_DISPATCH_LEASE`` seconds so the next dispatch
+    does not queue them again while they wait for a worker; a poll sets the next due time itself, and a
+    lost task only delays its stream by the lease."""
     now = timezone.now()
-    return list(
-        PollCursor.objects.filter(next_poll_at__lte=now, account__status=SocialAccountStatus.CONNECTED)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .order_by("next_poll_at")
-        .values_list("id", flat=True)[:limit]
-    )
+    with transaction.atomic():
+        ids = list(
+            PollCursor.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(next_poll_at__lte=now, account__status=SocialAccountStatus.CONNECTED)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_poll_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        PollCursor.objects.filter(id__in=ids).update(
+            next_poll_at=now + timedelta(seconds=settings.SMMS_POLL_DISPATCH_LEASE)
+        )
+    return ids
 
 
 def account_poll(*, cursor_id: int) -> IngestResult | None:
@@ -318,6 +360,7 @@ def account_poll(*, cursor_id: int) -> IngestResult | None:
         PollCursor.objects.filter(id=cursor_id).update(
             next_poll_at=exc.retry_at, claimed_until=None, last_error=str(exc)
         )
+        logger.info("poll of %s (%s) rate limited until %s", account.id, state.stream, exc.retry_at)
     except AuthRevoked as exc:
         account_services.social_account_mark_revoked(account_id=account.id, reason=str(exc))
         PollCursor.objects.filter(id=cursor_id).update(claimed_until=None, last_error=str(exc))

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_init
 
-from . import services
+from . import nlp, services
+
+
+@worker_init.connect
+def _load_models(**kwargs: object) -> None:
+    """Load the language and sentiment models in the worker's main process, before the pool forks: the
+    children share them instead of each loading its own during its first poll."""
+    nlp.warm_up()
 
 
 @shared_task(name="listening.tasks.polls_dispatch")

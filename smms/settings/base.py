@@ -150,6 +150,8 @@ SMMS_LISTENING_LANGUAGES = env_list("SMMS_LISTENING_LANGUAGES", ["en", "fr", "es
 SMMS_POLL_INTERVAL = env_int("SMMS_POLL_INTERVAL", 60)
 # How long a poll's claim on its stream lasts: a worker killed mid-poll blocks the stream this long at most.
 SMMS_POLL_CLAIM_SECONDS = env_int("SMMS_POLL_CLAIM_SECONDS", 300)
+# A stream handed to a worker is not handed out again for this long unless its poll finishes first.
+SMMS_POLL_DISPATCH_LEASE = env_int("SMMS_POLL_DISPATCH_LEASE", 30)
 
 # --- Webhooks ------------------------------------------------------------------------------------------
 # Organizations register the URLs SMMS posts events to. Off, a URL whose host resolves to a private, loopback

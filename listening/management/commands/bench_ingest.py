@@ -59,6 +59,7 @@ class Command(BaseCommand):
         count = options["count"]
         with running_simulator(Simulator(seed=1)) as (sim, base):
             settings.SMMS_SIMULATOR_URL = base
+            settings.SMMS_POLL_INTERVAL = 0  # as the workers: a stream is due again as soon as it is polled
             user, _ = User.objects.get_or_create(email="bench@smms.test")
             org = account_services.organization_create(name=f"Bench {time.time():.0f}", owner=user)
             actor = org.memberships.get()
@@ -146,7 +147,8 @@ class Command(BaseCommand):
         celery = str(Path(sys.executable).parent / "celery")
         return subprocess.Popen(  # noqa: S603
             [celery, "-A", "smms", "worker", "-Q", "polling", "--pool", "prefork", "--concurrency",
-             str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
+             str(concurrency), "--loglevel", os.environ.get("BENCH_LOGLEVEL", "WARNING"), "--without-mingle",
+             "--without-gossip"],
             env=env, cwd=settings.BASE_DIR,
         )  # fmt: skip
 
