@@ -7,8 +7,13 @@ baseline, the usual count for a window of that length computed from
 the larger of the two is expected (so a quiet night after a busy day does not look like a fire).
 Volume fires when the count is at least VOLUME_RATIO times what is expected AND beyond what Poisson noise
 explains (z ≥ Z); negativity fires when the negative share is NEGATIVE_DELTA above the baseline share
-and significant under a binomial test. Both need MIN_MENTIONS in the window. An alert is kept open while
-the fire lasts (updated, not repeated); a new one of the same kind waits COOL_DOWN after resolution.
+and significant under a binomial test. Both need MIN_MENTIONS in the window.
+
+A thin burst (a few posts a minute) takes minutes to fill the window, so the last one and two minutes are
+also read on their own: a count of mentions, or of negative ones, that the baseline rate makes less likely
+than FAST_P (an exact Poisson tail) and that is at least VOLUME_RATIO times the usual count, fires at once.
+An alert is kept open while the fire lasts (updated, not repeated); a new one waits COOL_DOWN after
+resolution.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ NEGATIVE_DELTA = 0.25
 Z = 4.0
 COOL_DOWN = timedelta(minutes=30)
 FLOOR = 1.0  # expected mentions per window never below this: a brand-new topic is not on fire by default
+FAST_WINDOWS = (timedelta(minutes=1), timedelta(minutes=2))
+FAST_P = 1e-7  # ≈ 5 standard deviations; checked every 15 s on two windows, a calm topic stays quiet for weeks
+FAST_MIN = 5  # mentions (or negative mentions) a fast window needs at the least
+FAST_FLOOR = 0.1  # expected mentions per minute never below this
 
 _STOPWORDS = """a an and are as at be but by for from has have i if in is it its me my no not of on or our so that the
     their them they this to too was we were what when who will with you your just get got can do dont im
@@ -53,6 +62,8 @@ class Reading:
     negative: int
     expected_volume: float
     expected_negative_share: float
+    # (minutes, volume, negative) of the fast windows
+    recent: tuple[tuple[float, int, int], ...] = ()
 
     @property
     def negative_share(self) -> float:
@@ -61,14 +72,39 @@ class Reading:
     def volume_fire(self) -> bool:
         expected = max(self.expected_volume, FLOOR)
         z = (self.volume - expected) / math.sqrt(expected)
-        return self.volume >= MIN_MENTIONS and self.volume >= VOLUME_RATIO * expected and z >= Z
+        slow = self.volume >= MIN_MENTIONS and self.volume >= VOLUME_RATIO * expected and z >= Z
+        return slow or any(self._fast(minutes, volume, 1.0) for minutes, volume, _n in self.recent)
 
     def negativity_fire(self) -> bool:
-        if self.volume < MIN_MENTIONS:
-            return False
         base = min(max(self.expected_negative_share, 0.05), 0.95)
+        fast = any(
+            self._fast(minutes, negative, base) and negative / volume - base >= NEGATIVE_DELTA
+            for minutes, volume, negative in self.recent
+        )
+        if self.volume < MIN_MENTIONS:
+            return fast
         z = (self.negative_share - base) / math.sqrt(base * (1 - base) / self.volume)
-        return self.negative_share - base >= NEGATIVE_DELTA and z >= Z
+        return (self.negative_share - base >= NEGATIVE_DELTA and z >= Z) or fast
+
+    def _fast(self, minutes: float, count: int, share: float) -> bool:
+        per_minute = max(self.expected_volume / (WINDOW.total_seconds() / 60), FAST_FLOOR)
+        expected = per_minute * minutes * share
+        return count >= FAST_MIN and count >= VOLUME_RATIO * expected and poisson_tail(count, expected) <= FAST_P
+
+
+def poisson_tail(k: int, mean: float) -> float:
+    """P(X ≥ k) for X ~ Poisson(mean), summed in log space so large counts do not overflow."""
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    term = math.exp(k * math.log(mean) - mean - math.lgamma(k + 1))  # P(X = k)
+    total, i = 0.0, k
+    while term > total * 1e-12 and i < k + 10_000:
+        total += term
+        i += 1
+        term *= mean / i
+    return min(total, 1.0)
 
 
 def _counts(topic: Topic, start: datetime, end: datetime) -> tuple[int, int]:
@@ -91,7 +127,8 @@ def read(topic: Topic, now: datetime) -> Reading:
     base_volume = recent_volume + sum(v for v, _n in same_hour)
     base_negative = recent_negative + sum(n for _v, n in same_hour)
     share = base_negative / base_volume if base_volume else 0.2
-    return Reading(volume, negative, expected, share)
+    recent = tuple((w.total_seconds() / 60, *_counts(topic, now - w, now)) for w in FAST_WINDOWS)
+    return Reading(volume, negative, expected, share, recent)
 
 
 def explain(topic: Topic, reading: Reading, now: datetime, kind: str) -> dict[str, Any]:
