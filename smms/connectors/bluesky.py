@@ -43,7 +43,8 @@ MENTION_RE = regex.compile(
     r"(?:^|(?<=[\s(]))@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)"
 )
 _NOT_TAG = r"\s\u00AD\u2060\u200A\u200B\u200C\u200D\u20e2"
-TAG_RE = regex.compile(rf"(?:^|(?<=\s))[#\uff03]((?!\ufe0f)[^{_NOT_TAG}]*[^\d\p{{P}}{_NOT_TAG}]+[^{_NOT_TAG}]*)")
+# As the reference client (@atproto/api): a tag is not only digits, where a digit is 0-9 (JavaScript's \d).
+TAG_RE = regex.compile(rf"(?:^|(?<=\s))[#\uff03]((?!\ufe0f)[^{_NOT_TAG}]*[^0-9\p{{P}}{_NOT_TAG}]+[^{_NOT_TAG}]*)")
 TRAILING_PUNCTUATION = regex.compile(r"\p{P}+$")
 _rate_limit_headers = epoch_headers("RateLimit-")
 
