@@ -13,6 +13,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "listening-polls-dispatch": {"task": "listening.tasks.polls_dispatch", "schedule": 15.0},
     # Fires must be caught within a minute: topics with recent mentions are checked every 15 seconds.
     "listening-fires-detect": {"task": "listening.tasks.fires_detect", "schedule": 15.0},
+    # An on-commit enqueue can be lost and a worker can die mid-export: re-send queued or dead exports.
+    "listening-exports-sweep": {"task": "listening.exports.sweep", "schedule": 60.0},
+    # Exports hold an organization's mentions: delete files and rows after 7 days.
+    "listening-exports-purge": {"task": "listening.exports.purge", "schedule": 3600.0},
     # Webhook retries are due at their own times (30 s to 12 h of backoff), and an on-commit enqueue or a worker
     # can be lost mid-delivery: sending what has come due every 30 s covers all three.
     "webhooks-retry-due": {"task": "crm_bridge.tasks.webhooks_retry_due", "schedule": 30.0},
