@@ -126,6 +126,8 @@ class World:
         self.media: dict[tuple[str, str], dict[str, Any]] = {}
         self.idempotency: dict[tuple[str, str, str], tuple[str, float]] = {}
         self.extra: dict[str, Any] = {}  # per-platform odds and ends (threadgates, notification ids...)
+        # Search results by (platform, query), extended as posts arrive; a cache, not part of the state.
+        self.search_index: dict[tuple[str, str], tuple[int, list[SimPost]]] = {}
         self.ttl = {p: dict(v) for p, v in DEFAULT_TTL.items()}
         self.rate_limits = dict(DEFAULT_RATE_LIMITS)
         self.id_makers: dict[str, Callable[[World, SimPost], str]] = {}
@@ -184,6 +186,20 @@ class World:
     def post(self, platform: str, post_id: str) -> SimPost | None:
         post = self.posts.get((platform, post_id))
         return None if post is None or post.deleted else post
+
+    def matching(self, platform: str, query: str, test: Callable[[SimPost], bool]) -> list[SimPost]:
+        """The posts of ``platform`` that ``test`` (the search for ``query``) keeps, oldest first. Posts are
+        only ever appended, so each call tests only the posts added since the previous call with the same
+        query: a search walked page by page costs the page, not the whole network."""
+        with self.lock:
+            key = (platform, query)
+            order = self.post_order[platform]
+            upto, found = self.search_index.get(key, (0, []))
+            found = found + [post for post in order[upto:] if test(post)]
+            if len(self.search_index) > 1000:  # many one-off queries: start afresh
+                self.search_index.clear()
+            self.search_index[key] = (len(order), found)
+            return found
 
     def iter_posts(self, platform: str, newest_first: bool = True) -> Iterator[SimPost]:
         with self.lock:

@@ -219,13 +219,15 @@ class BlueskyApi(PlatformApi):
         return f"{int(post.extra.get('indexed_at', post.created_at) * 1000)}::{post.seq}"
 
     def _page(
-        self, request: Request, default: int, keep: Callable[[SimPost], bool]
+        self, request: Request, default: int, keep: Callable[[SimPost], bool], order: list[SimPost] | None = None
     ) -> tuple[list[SimPost], str | None]:
-        """Newest first from just below the cursor's post (a keyset, so inserts never shift a page)."""
+        """Newest first from just below the cursor's post (a keyset, so inserts never shift a page), among
+        ``order`` (oldest first; all the network's posts unless given)."""
         limit = self._limit(request, default)
         after = self._after(request)
-        with self.world.lock:
-            order = list(self.world.post_order[self.name])
+        if order is None:
+            with self.world.lock:
+                order = list(self.world.post_order[self.name])
         end = len(order) if after is None else bisect.bisect_left(order, after, key=lambda p: p.seq)
         page: list[SimPost] = []
         for index in range(end - 1, -1, -1):
@@ -708,12 +710,12 @@ class BlueskyApi(PlatformApi):
         if not query:
             raise self._fail(400, "InvalidRequest", 'Params must have the property "q"')
         terms = query.lower().split()
-
-        def hit(post: SimPost) -> bool:
-            return not post.deleted and post.kind in ("post", "reply") and all(t in post.text.lower() for t in terms)
-
-        page, cursor = self._page(request, 25, hit)
-        hits = sum(1 for post in self.world.iter_posts(self.name) if hit(post))
+        kinds = ("post", "reply")
+        matches = self.world.matching(
+            self.name, " ".join(terms), lambda p: p.kind in kinds and all(t in p.text.lower() for t in terms)
+        )
+        page, cursor = self._page(request, 25, lambda post: not post.deleted, order=matches)
+        hits = len(matches)  # an estimate, as Bluesky's own (deleted posts included)
         data: dict[str, Any] = {"posts": [self.post_view(p) for p in page], "hitsTotal": hits}
         if cursor:
             data["cursor"] = cursor

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import bisect
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -350,18 +350,6 @@ class MastodonApi(PlatformApi):
         return json_response(self._media_json(request, media_id))
 
     # --- reading ------------------------------------------------------------------------------------------
-    def _window(self, request: Request, ids: list[int]) -> list[int]:
-        """Mastodon's id paging over a newest-first id list: max_id (older), since_id (newest newer),
-        min_id (the ones immediately newer), limit."""
-        args = request.args
-        limit = max(1, min(int(args.get("limit", 40)), 80))
-        max_id, since_id, min_id = (int(args[k]) if args.get(k) else None for k in ("max_id", "since_id", "min_id"))
-        chosen = [i for i in ids if (max_id is None or i < max_id) and (since_id is None or i > since_id)]
-        if min_id is not None:
-            newer = sorted(i for i in chosen if i > min_id)[:limit]
-            return sorted(newer, reverse=True)
-        return chosen[:limit]
-
     def _page(self, request: Request, items: list[Any], ids: list[int]) -> Response:
         response = json_response(items)
         if ids:
@@ -397,17 +385,7 @@ class MastodonApi(PlatformApi):
         if "mention" not in types:
             return json_response([])
         seqs = self._mention_seqs(user.id)
-        args = request.args
-        limit = max(1, min(int(args.get("limit", 40)), 80))
-        max_id, since_id, min_id = (int(args[k]) if args.get(k) else None for k in ("max_id", "since_id", "min_id"))
-        if min_id is not None:  # the ones immediately newer than min_id
-            start = bisect.bisect_right(seqs, min_id)
-            window = seqs[start : start + limit]
-        else:  # the newest below max_id (and above since_id)
-            high = bisect.bisect_left(seqs, max_id) if max_id is not None else len(seqs)
-            low = bisect.bisect_right(seqs, since_id) if since_id is not None else 0
-            window = seqs[max(low, high - limit) : high]
-        chosen = sorted(window, reverse=True)
+        chosen = sorted(self._bisect_window(request.args, seqs, key=int), reverse=True)
         items = []
         for seq in chosen:
             post = self.world.post(self.name, str(STATUS_BASE + seq))
@@ -428,9 +406,25 @@ class MastodonApi(PlatformApi):
             raise self.fail(400, "bad_request", "Missing parameter q")
         kind = request.args.get("type")
         terms = [t for t in query.replace('"', " ").split() if t]  # a quoted phrase: all its words
-        found = {int(p.id): p for p in self.world.iter_posts(self.name)
-                 if not p.deleted and p.kind != "dm" and all(t in p.text.lower() for t in terms)}  # fmt: skip
-        request.args = request.args.copy()  # type: ignore[misc]
-        chosen = self._window(request, sorted(found, reverse=True)) if kind in (None, "statuses") else []
-        return json_response({"accounts": [], "hashtags": [],
-                              "statuses": [self.status_json(request, found[i]) for i in chosen]})  # fmt: skip
+        matches = self.world.matching(
+            self.name, " ".join(terms), lambda p: p.kind != "dm" and all(t in p.text.lower() for t in terms)
+        )
+        statuses = []
+        if kind in (None, "statuses"):
+            by_id = {int(p.id): p for p in self._bisect_window(request.args, matches, key=lambda p: int(p.id))}
+            statuses = [self.status_json(request, by_id[i]) for i in sorted(by_id, reverse=True)
+                        if not by_id[i].deleted]  # fmt: skip
+        return json_response({"accounts": [], "hashtags": [], "statuses": statuses})
+
+    @staticmethod
+    def _bisect_window(args: Any, ascending: list[Any], key: Callable[[Any], int]) -> list[Any]:
+        """Mastodon's id paging over an ascending list, by bisection: min_id (the ones immediately newer),
+        else the newest below max_id and above since_id; at most ``limit``."""
+        limit = max(1, min(int(args.get("limit", 40)), 80))
+        max_id, since_id, min_id = (int(args[k]) if args.get(k) else None for k in ("max_id", "since_id", "min_id"))
+        if min_id is not None:
+            start = bisect.bisect_right(ascending, min_id, key=key)
+            return ascending[start : start + limit]
+        high = bisect.bisect_left(ascending, max_id, key=key) if max_id is not None else len(ascending)
+        low = bisect.bisect_right(ascending, since_id, key=key) if since_id is not None else 0
+        return ascending[max(low, high - limit) : high]
