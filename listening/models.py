@@ -95,7 +95,8 @@ class TopicMention(models.Model):
     """A mention matching a topic, with the columns the topic's stream and charts filter on copied in, so
     those queries read one narrow table."""
 
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="topic_mentions")
+    # No index of its own: the unique (topic, mention) and (topic, published_at) indexes lead with it.
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="topic_mentions", db_index=False)
     mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="topic_mentions")
     published_at = models.DateTimeField()
     platform = models.CharField(max_length=16)

@@ -97,6 +97,11 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
     fresh = [(remote_id, item) for remote_id, item in unique.items() if remote_id not in known]
     analysed = nlp.analyse([i.text for _, i in fresh], [i.lang for _, i in fresh]) if fresh else []
     now = timezone.now()
+    if not fresh and not page.quarantined:  # nothing new (a search re-reading known posts): move the cursor
+        PollCursor.objects.filter(account=account, stream=stream).update(
+            cursor=page.cursor or "", last_polled_at=now, last_error="", consecutive_errors=0
+        )
+        return IngestResult(len(page.items), 0, len(unique), 0, 0)
     rows = [
         _MentionRow(
             organization_id=org_id, platform=account.platform, external_id=remote_id, account_id=account.id,
@@ -109,6 +114,11 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
         for (remote_id, i), (lang, label, value) in zip(fresh, analysed, strict=True)
     ]  # fmt: skip
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The page and its cursor commit together, so a crash of PostgreSQL right after an unflushed
+            # commit loses both and the page is fetched again: waiting for the disk buys nothing here.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         created = _mentions_insert(rows)
         matched = _match_topics(org_id, created)
         if page.quarantined:
@@ -240,14 +250,15 @@ def _add_to_buckets(buckets: dict[tuple[int, datetime], list[int]]) -> None:
     # One order for every worker, so two batches touching the same buckets cannot deadlock.
     rows = [(topic_id, start, v, n, p) for (topic_id, start), (v, n, p) in sorted(buckets.items())]
     sql = (
-        "INSERT INTO listening_topicbucket (topic_id, start, volume, negative, positive) VALUES (%s, %s, %s, %s, %s) "
+        "INSERT INTO listening_topicbucket (topic_id, start, volume, negative, positive) VALUES "  # noqa: S608
+        f"{', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))} "
         "ON CONFLICT (topic_id, start) DO UPDATE SET "
         "volume = listening_topicbucket.volume + excluded.volume, "
         "negative = listening_topicbucket.negative + excluded.negative, "
         "positive = listening_topicbucket.positive + excluded.positive"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 # --- polling ----------------------------------------------------------------------------------------------

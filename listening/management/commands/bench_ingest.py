@@ -32,6 +32,24 @@ from listening.models import Mention, PollCursor
 PLATFORMS = ("mastodon", "bluesky")
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time all cores spent on anything but idling and waiting, since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss_mb(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -93,6 +111,7 @@ class Command(BaseCommand):
                 from listening.tasks import account_poll
 
                 started = time.perf_counter()
+                cpu_before = (_cpu_seconds(self._worker_pids(worker)), time.process_time(), _machine_busy_seconds())
                 stored = last_report = 0
                 while stored < total and time.perf_counter() - started < 900:
                     for cursor_id in services.polls_due():
@@ -103,12 +122,22 @@ class Command(BaseCommand):
                         last_report = time.perf_counter()
                         self.stdout.write(f"  {stored}/{total} stored after {last_report - started:.0f} s")
                 elapsed = time.perf_counter() - started
+                workers_cpu = _cpu_seconds(self._worker_pids(worker)) - cpu_before[0]
+                simulator_cpu = time.process_time() - cpu_before[1]
+                machine_cpu = _machine_busy_seconds() - cpu_before[2]
                 peak = _peak_rss_mb(self._worker_pids(worker))
                 self.stdout.write(self.style.SUCCESS(
                     f"{stored} mentions in {elapsed:.1f} s: {stored / elapsed:,.0f} mentions/s end to end "
                     f"({options['workers']} worker processes, {connection.vendor}, {os.cpu_count()} cores); "
                     f"scorer alone {scorer:,.0f} texts/s on one core; workers' peak RSS {peak:.0f} MB"
                 ))  # fmt: skip
+                rest = max(0.0, machine_cpu - workers_cpu - simulator_cpu)
+                self.stdout.write(
+                    f"CPU seconds over the run: workers {workers_cpu:.1f}, simulator and dispatcher "
+                    f"{simulator_cpu:.1f}, the rest (PostgreSQL, Redis, system) {rest:.1f}, of "
+                    f"{elapsed * (os.cpu_count() or 1):.1f} available; workers' CPU per mention "
+                    f"{workers_cpu / max(stored, 1) * 1e6:.0f} µs"
+                )
             finally:
                 if worker is not None:
                     worker.terminate()
