@@ -15,6 +15,7 @@ from functools import lru_cache, partial
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from accounts.models import Membership, SocialAccount, SocialAccountStatus
 from accounts.platforms import capabilities
 from accounts.roles import Perm
 from accounts.services import require
+from crm_bridge.services import event_publish
 from smms.connectors.errors import AuthRevoked, ConnectorError, RateLimited
 from smms.connectors.types import Interaction, Page
 from smms.errors import Conflict, ValidationFailed
@@ -398,10 +400,31 @@ def fires_detect(*, now: datetime | None = None) -> list[int]:
     active = Topic.objects.filter(is_active=True, topic_mentions__published_at__gte=now - fire.WINDOW).distinct()
     from .tasks import alert_notify
 
-    opened = [alert.id for topic in active for alert in fire.detect(topic, now=now)]
-    for alert_id in opened:
-        transaction.on_commit(partial(alert_notify.delay, alert_id))
+    opened = []
+    for topic in active:
+        with transaction.atomic():  # the alert and its webhook deliveries are stored together
+            for alert in fire.detect(topic, now=now):
+                event_publish(organization_id=alert.organization_id, event="alert.opened", data=alert_payload(alert))
+                transaction.on_commit(partial(alert_notify.delay, alert.id))
+                opened.append(alert.id)
     return opened
+
+
+def alert_payload(alert: Alert) -> dict[str, object]:
+    """What webhooks are told about an alert (the API's shape, with a link to the topic page)."""
+    return {
+        "id": alert.id,
+        "topic": {"id": alert.topic_id, "name": alert.topic.name},
+        "kind": alert.kind,
+        "status": alert.status,
+        "signals": alert.explanation.get("signals", [alert.kind]),
+        "started_at": alert.started_at,
+        "resolved_at": alert.resolved_at,
+        "observed": alert.observed,
+        "expected": alert.expected,
+        "explanation": alert.explanation,
+        "url": settings.SMMS_BASE_URL.rstrip("/") + reverse("topic_detail", args=[alert.topic_id]),
+    }
 
 
 def alert_notify(*, alert_id: int) -> int:
@@ -445,10 +468,14 @@ def alert_acknowledge(*, alert: Alert, actor: Membership) -> Alert:
     return alert
 
 
+@transaction.atomic
 def alert_resolve(*, alert: Alert, actor: Membership) -> Alert:
     require(actor, Perm.MANAGE_TOPICS)
-    Alert.objects.filter(id=alert.id).exclude(status="resolved").update(status="resolved", resolved_at=timezone.now())
+    live = Alert.objects.filter(id=alert.id).exclude(status="resolved")
+    changed = live.update(status="resolved", resolved_at=timezone.now())
     alert.refresh_from_db()
+    if changed:
+        event_publish(organization_id=alert.organization_id, event="alert.resolved", data=alert_payload(alert))
     return alert
 
 
