@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,7 @@ def organization(request: HttpRequest) -> dict[str, Any]:
         # Templates ask "can.manage_members" to show or hide controls; views enforce the same rule.
         "can": {perm.value: role_allows(membership.role, perm) for perm in Perm},
         "my_memberships": selectors.membership_list_for_user(user=request.user),  # type: ignore[arg-type]
+        "live_poll_seconds": settings.SMMS_LIVE_POLL_SECONDS,
     }
 
 

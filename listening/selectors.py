@@ -164,6 +164,13 @@ def alert_list(*, org: Organization, topic: Topic | None = None) -> QuerySet[Ale
     )
 
 
+def alerts_open(*, org: Organization, limit: int = 3) -> list[Alert]:
+    """The organization's fires nobody has acknowledged yet, newest first: the banner every page shows."""
+    return list(
+        Alert.objects.filter(organization=org, status=AlertStatus.OPEN).select_related("topic").order_by("-id")[:limit]
+    )
+
+
 def alert_get(*, org: Organization, alert_id: int) -> Alert:
     try:
         return Alert.objects.select_related("topic").get(organization=org, id=alert_id)

@@ -174,6 +174,13 @@ def export_download(request: HttpRequest, export_id: int) -> FileResponse:
     return FileResponse(file, as_attachment=True, filename=export.download_name(), content_type="text/csv")
 
 
+@org_required(Perm.VIEW)
+def alerts_live(request: HttpRequest) -> HttpResponse:
+    """The fire banner, refreshed by every dashboard page without a reload."""
+    alerts = selectors.alerts_open(org=request.org)  # type: ignore[attr-defined]
+    return render(request, "listening/partials/alerts_live.html", {"alerts": alerts})
+
+
 @org_required(Perm.MANAGE_TOPICS)
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:

@@ -143,6 +143,9 @@ SMMS_CONNECTOR_TIMEOUT = env_int("SMMS_CONNECTOR_TIMEOUT", 20)
 # Refresh access tokens this many seconds before they expire.
 SMMS_TOKEN_REFRESH_MARGIN = env_int("SMMS_TOKEN_REFRESH_MARGIN", 900)
 
+# Seconds between two refreshes of what dashboards show live (the fire banner on every page).
+SMMS_LIVE_POLL_SECONDS = env_int("SMMS_LIVE_POLL_SECONDS", 10)
+
 # --- Listening -----------------------------------------------------------------------------------------
 # Languages the detector chooses among (fewer is faster and more accurate); sentiment is scored in en and fr.
 SMMS_LISTENING_LANGUAGES = env_list("SMMS_LISTENING_LANGUAGES", ["en", "fr", "es", "de", "it", "pt", "nl"])

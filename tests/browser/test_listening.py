@@ -109,3 +109,31 @@ def test_an_analyst_exports_the_filtered_mentions_watches_the_progress_and_downl
         "Très déçue : la lampe clignote déjà",
     ]
     page.screenshot(path="test-results/listening-export.png", full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fire_appears_on_whatever_page_is_open_without_a_reload(live_server, page, personas, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from listening.firesim import NEGATIVE, Feed
+
+    settings.SMMS_LIVE_POLL_SECONDS = 1
+    topic = services.topic_save(actor=personas.lead, name="Lumière <b>X2</b>", query="X2")
+    sign_in(page, live_server.url, "agent@acme.test")
+    page.goto(f"{live_server.url}/publishing/")  # any page of the dashboard
+    page.wait_for_timeout(1500)
+    assert page.get_by_test_id("fire-banner").count() == 0
+
+    feed, now = Feed(topic, personas.org), timezone.now()
+    for i in range(80):
+        feed.add(now - timedelta(seconds=i + 1), NEGATIVE[i % len(NEGATIVE)], "negative")
+    feed.save()
+    assert services.fires_detect(now=now)
+
+    banner = page.get_by_test_id("fire-banner")
+    expect(banner).to_contain_text("Lumière <b>X2</b> — negativity is rising", timeout=10_000)
+    assert page.locator("#alerts-live b").count() == 0  # the topic's name is text
+    banner.get_by_role("link").click()
+    page.get_by_role("heading", level=1, name="Lumière <b>X2</b>").wait_for()
