@@ -84,6 +84,11 @@ IDIOMS: dict[str, list[tuple[str, str]]] = {
         (r"j'en ai marre", "marre"),
         (r"foutage de gueule", "scandaleux"),
         (r"se fout(?:ent)? de", "mépris"),
+        (r"(?:c'est une|quelle|la) blague", "lamentable"),
+        (r"sans (?:aucun )?goût", "insipide"),
+        (r"pas normal", "anormal"),
+        (r"pour rien", "inutilement"),
+        (r"c'est non", "inacceptable"),
         (r"trop bien", "génial"),
         (r"au top", "génial"),
         (r"c'est ouf", "génial"),
@@ -107,6 +112,12 @@ _IDIOM_RES = {
     )
     for lang, rules in IDIOMS.items()
 }
+
+
+def _unaccented(word: str) -> str:
+    from unidecode import unidecode
+
+    return unidecode(word)
 
 
 def _lexicon(lang: str) -> dict[str, float]:
@@ -134,10 +145,26 @@ def _analyzers() -> dict[str, object]:
     return analyzers
 
 
+ELONGATED_RE = regex.compile(r"\w*(\p{L})\1{2,}\w*")
+RUN_RE = regex.compile(r"(\p{L})\1{2,}")
+
+
 def _clean(text: str, lang: str | None = None) -> str:
-    """Links and handles carry no sentiment and confuse both models; idioms get their meaning back."""
+    """Links and handles carry no sentiment and confuse both models; letters drawn out for emphasis are
+    brought back ("nuuuul" to "nul", "coooool" to "cool"); idioms get their meaning back."""
     text = HANDLE_RE.sub(" ", URL_RE.sub(" ", text)).strip()
-    return _idioms(text, lang) if lang else text
+    if not lang:
+        return text
+    return _idioms(ELONGATED_RE.sub(lambda match: _shorten(match.group(), lang), text), lang)
+
+
+def _shorten(word: str, lang: str) -> str:
+    """A drawn-out word with its runs at two letters if the lexicon knows that spelling, else at one."""
+    double = RUN_RE.sub(r"\1\1", word)
+    analyzer = _analyzers().get(lang)
+    lexicon = getattr(analyzer, "lexicon", {})
+    key = _unaccented(double.lower()) if lang == "fr" else double.lower()
+    return double if key in lexicon else RUN_RE.sub(r"\1", word)
 
 
 def _idioms(text: str, lang: str) -> str:

@@ -46,3 +46,11 @@ def test_macro_f1_is_computed_from_the_confusion():
     assert report.per_class["negative"][2] == 0
     assert round(report.per_class["positive"][2], 3) == 0.667
     assert round(report.macro_f1, 3) == round((0.667 + 1 + 0) / 3, 3)
+
+
+def test_drawn_out_words_are_read_as_the_word():
+    from listening import nlp
+
+    assert nlp.score("nuuuuul @LivrExpress, vraiment", "fr")[0] == "negative"
+    assert nlp.score("this is sooo goooood", "en")[0] == "positive"
+    assert nlp.score("coooool", "en")[0] == "positive"  # "cool", not "col"
