@@ -119,7 +119,9 @@ class PollCursor(models.Model):
     items it returned, so a crash repeats a page (deduplicated) but never skips one."""
 
     account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="poll_cursors")
-    stream = models.CharField(max_length=64, default="mentions")  # "mentions" or "search:<topic id>"
+    stream = models.CharField(max_length=64, default="mentions")  # "mentions" or "search:<digest of query>"
+    # What a search stream asks the network: topics with the same terms on one network share one stream.
+    query = models.TextField(blank=True)
     cursor = models.TextField(blank=True)
     next_poll_at = models.DateTimeField(db_index=True)
     claimed_until = models.DateTimeField(null=True, blank=True)

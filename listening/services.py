@@ -7,6 +7,7 @@ unique constraint) but never skips one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from smms.connectors.types import Interaction, Page
 from smms.errors import Conflict, ValidationFailed
 
 from . import nlp
-from .models import Alert, Mention, PollCursor, QuarantinedItem, Topic, TopicMention
+from .models import Alert, Mention, PollCursor, QuarantinedItem, Topic, TopicBucket, TopicMention
 from .query import Node, Prepared, QuerySyntaxError, networks, parse, search_terms, tokenize
 
 logger = logging.getLogger(__name__)
@@ -45,18 +46,97 @@ def topic_save(*, actor: Membership, name: str, query: str, kind: str = "brand",
         parse(query)
     except QuerySyntaxError as exc:
         raise ValidationFailed(query_error_text(exc), field="query") from None
+    from .tasks import topic_rematch
+
     try:
         with transaction.atomic():
             if topic is None:
                 topic = Topic.objects.create(
                     organization=actor.organization, name=name, query=query, kind=kind, created_by=actor.user
                 )
+                changed = True
             else:
+                changed = topic.query != query
                 topic.name, topic.query, topic.kind = name, query, kind
                 topic.save(update_fields=["name", "query", "kind", "updated_at"])
+            if changed:  # what was already stored is matched again, in the background
+                transaction.on_commit(partial(topic_rematch.delay, topic.id))
     except IntegrityError:
         raise Conflict(_("A topic with this name exists."), field="name") from None
     return topic
+
+
+def topic_rematch(*, topic_id: int, days: int | None = None) -> int:
+    """Link the topic to the organization's stored mentions of the last ``days`` that its query matches,
+    replacing the links and buckets an earlier query made; returns how many mentions it links.
+
+    Mentions stored while this runs are linked by ingestion; the buckets count only the links this call
+    inserted, so a mention is never counted twice."""
+    topic = Topic.objects.filter(id=topic_id).first()
+    if topic is None:
+        return 0
+    node = _compiled(topic.id, topic.query)
+    since = timezone.now() - timedelta(days=settings.SMMS_TOPIC_REMATCH_DAYS if days is None else days)
+    with transaction.atomic():
+        TopicMention.objects.filter(topic=topic).delete()
+        TopicBucket.objects.filter(topic=topic).delete()
+        if node is None:
+            return 0
+        mentions = (
+            Mention.objects.filter(organization_id=topic.organization_id, published_at__gte=since)
+            .order_by("id")
+            .values_list("id", "text", "lang", "platform", "author_handle", "published_at", "sentiment",
+                         "sentiment_corrected")
+        )  # fmt: skip
+        linked, last_id = 0, 0
+        while True:
+            chunk = list(mentions.filter(id__gt=last_id)[:_REMATCH_CHUNK])
+            if not chunk:
+                return linked
+            last_id = chunk[-1][0]
+            rows = [
+                (mention_id, published_at, platform, lang, corrected or sentiment)
+                for mention_id, text, lang, platform, handle, published_at, sentiment, corrected in chunk
+                if node.evaluate(Prepared.of(_Stored(text, lang, platform, handle)))
+            ]
+            linked += _links_insert(topic.id, rows)
+
+
+_REMATCH_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class _Stored:
+    text: str
+    lang: str
+    network: str
+    author_handle: str
+
+
+def _links_insert(topic_id: int, rows: list[tuple[int, datetime, str, str, str]]) -> int:
+    """Link (mention id, published_at, platform, lang, sentiment) rows to a topic and add the ones inserted
+    now to its buckets."""
+    inserted: list[tuple[int, datetime, str, str, str]] = []
+    by_id = {row[0]: row for row in rows}
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[offset : offset + _INSERT_BATCH]
+            cursor.execute(
+                f"INSERT INTO {TopicMention._meta.db_table} "  # noqa: S608
+                f"(topic_id, mention_id, published_at, platform, lang, sentiment) "
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * len(batch))} "
+                "ON CONFLICT (topic_id, mention_id) DO NOTHING RETURNING mention_id",
+                [value for row in batch for value in (topic_id, *row)],
+            )
+            inserted += [by_id[mention_id] for (mention_id,) in cursor.fetchall()]
+    buckets: dict[tuple[int, datetime], list[int]] = {}
+    for _id, published_at, _platform, _lang, sentiment in inserted:
+        counts = buckets.setdefault((topic_id, _bucket_start(published_at)), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += sentiment == "negative"
+        counts[2] += sentiment == "positive"
+    _add_to_buckets(buckets)
+    return len(inserted)
 
 
 def query_error_text(exc: QuerySyntaxError) -> str:
@@ -208,36 +288,16 @@ def _match_topics(org_id: int, mentions: list[_MentionRow]) -> int:
     if not mentions:
         return 0
     topics = list(Topic.objects.filter(organization_id=org_id, is_active=True).only("id", "query"))
-    if not topics:
-        return 0
-    links: list[tuple[int, int | None, datetime, str, str, str]] = []
-    buckets: dict[tuple[int, datetime], list[int]] = {}
+    rows: dict[int, list[tuple[int, datetime, str, str, str]]] = {}
     for mention in mentions:
         prepared = Prepared.of(mention)
         for topic in topics:
             node = _compiled(topic.id, topic.query)
-            if node is None or not node.evaluate(prepared):
-                continue
-            links.append(
-                (topic.id, mention.id, mention.published_at, mention.platform, mention.lang, mention.sentiment)
-            )
-            start = _bucket_start(mention.published_at)
-            counts = buckets.setdefault((topic.id, start), [0, 0, 0])
-            counts[0] += 1
-            counts[1] += mention.sentiment == "negative"
-            counts[2] += mention.sentiment == "positive"
-    with connection.cursor() as cursor:
-        for offset in range(0, len(links), _INSERT_BATCH):
-            batch = links[offset : offset + _INSERT_BATCH]
-            cursor.execute(
-                f"INSERT INTO {TopicMention._meta.db_table} "  # noqa: S608
-                f"(topic_id, mention_id, published_at, platform, lang, sentiment) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * len(batch))} "
-                "ON CONFLICT (topic_id, mention_id) DO NOTHING",
-                [value for link in batch for value in link],
-            )
-    _add_to_buckets(buckets)
-    return len(links)
+            if node is not None and node.evaluate(prepared):
+                assert mention.id is not None
+                row = (mention.id, mention.published_at, mention.platform, mention.lang, mention.sentiment)
+                rows.setdefault(topic.id, []).append(row)
+    return sum(_links_insert(topic_id, links) for topic_id, links in sorted(rows.items()))
 
 
 def _bucket_start(moment: datetime) -> datetime:
@@ -268,9 +328,11 @@ SEARCH_PREFIX = "search:"
 
 
 def poll_cursors_ensure() -> int:
-    """Every connected account has a mentions stream; every active topic has a search stream on each
-    network that offers search (run through one of the organization's accounts there), unless the topic's
-    query rules that network out. A new search stream starts with no cursor: its first poll backfills."""
+    """Every connected account has a mentions stream; every distinct search the active topics need has a
+    search stream on each network that offers search (run through one of the organization's accounts
+    there), unless a topic's query rules that network out. Topics asking a network the same thing share
+    one stream: their mentions are told apart locally. A new search stream starts with no cursor: its first
+    poll backfills. Search streams no topic needs any more are dropped."""
     now = timezone.now()
     connected = list(SocialAccount.objects.filter(status=SocialAccountStatus.CONNECTED).order_by("id"))
     cursors = [PollCursor(account=a, stream="mentions", next_poll_at=now) for a in connected]
@@ -278,14 +340,34 @@ def poll_cursors_ensure() -> int:
     for account in connected:
         if capabilities(account.platform).search:
             searchers.setdefault((account.organization_id, account.platform), account)
+    wanted: set[tuple[int, str]] = set()
     for topic in Topic.objects.filter(is_active=True):
         node = _compiled(topic.id, topic.query)
-        allowed = networks(node) if node is not None else set()
+        if node is None:
+            continue
+        allowed = networks(node)
         for (org_id, platform), account in searchers.items():
             if org_id == topic.organization_id and (allowed is None or platform in allowed):
-                cursors.append(PollCursor(account=account, stream=f"{SEARCH_PREFIX}{topic.id}", next_poll_at=now))
+                query = _search_query(topic.query, platform)
+                stream = search_stream(query)
+                if (account.id, stream) not in wanted:
+                    wanted.add((account.id, stream))
+                    cursors.append(PollCursor(account=account, stream=stream, query=query, next_poll_at=now))
     created = PollCursor.objects.bulk_create(cursors, ignore_conflicts=True)
+    stale = [
+        cursor_id
+        for cursor_id, account_id, stream in PollCursor.objects.filter(stream__startswith=SEARCH_PREFIX).values_list(
+            "id", "account_id", "stream"
+        )
+        if (account_id, stream) not in wanted
+    ]
+    PollCursor.objects.filter(id__in=stale).delete()
     return len(created)
+
+
+def search_stream(query: str) -> str:
+    """The stream name of a search: its query's digest (queries can be longer than the column)."""
+    return SEARCH_PREFIX + hashlib.sha256(query.encode()).hexdigest()[:32]
 
 
 def _search_query(topic_query: str, platform: str) -> str:
@@ -349,11 +431,10 @@ def account_poll(*, cursor_id: int) -> IngestResult | None:
         return None
     search = None
     if state.stream.startswith(SEARCH_PREFIX):
-        topic = Topic.objects.filter(id=int(state.stream[len(SEARCH_PREFIX) :]), is_active=True).first()
-        if topic is None:  # the topic was deleted or paused: stop searching for it
+        if not state.query:  # a stream of an earlier version, named after its topic: ensure makes its successor
             PollCursor.objects.filter(id=cursor_id).delete()
             return None
-        search = _search_query(topic.query, account.platform)
+        search = state.query
     try:
         connector, ref = account_services.social_account_connector(account=account)
         cursor = state.cursor or None

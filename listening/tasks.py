@@ -38,3 +38,8 @@ def fires_detect() -> int:
 @shared_task(name="listening.tasks.alert_notify", autoretry_for=(OSError,), max_retries=5)
 def alert_notify(alert_id: int) -> int:
     return services.alert_notify(alert_id=alert_id)
+
+
+@shared_task(name="listening.tasks.topic_rematch")
+def topic_rematch(topic_id: int) -> int:
+    return services.topic_rematch(topic_id=topic_id)

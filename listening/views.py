@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -125,7 +126,11 @@ def topic_edit(request: HttpRequest, topic_id: int) -> HttpResponse:
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, _("Topic saved. The new query applies to mentions from now on."))
+            messages.success(
+                request,
+                _("Topic saved. Its query is being applied to the mentions of the last %(days)s days.")
+                % {"days": settings.SMMS_TOPIC_REMATCH_DAYS},
+            )
             return redirect("topic_detail", topic_id=topic.id)
     return render(request, "listening/topic_edit.html", {"form": form, "topic": topic})
 

@@ -147,6 +147,8 @@ SMMS_TOKEN_REFRESH_MARGIN = env_int("SMMS_TOKEN_REFRESH_MARGIN", 900)
 SMMS_LIVE_POLL_SECONDS = env_int("SMMS_LIVE_POLL_SECONDS", 10)
 
 # --- Listening -----------------------------------------------------------------------------------------
+# A new topic, or a topic whose query changed, is matched against the mentions stored over this many days.
+SMMS_TOPIC_REMATCH_DAYS = env_int("SMMS_TOPIC_REMATCH_DAYS", 30)
 # Languages the detector chooses among (fewer is faster and more accurate); sentiment is scored in en and fr.
 SMMS_LISTENING_LANGUAGES = env_list("SMMS_LISTENING_LANGUAGES", ["en", "fr", "es", "de", "it", "pt", "nl"])
 # Seconds between two polls of one account's mentions.
@@ -155,6 +157,17 @@ SMMS_POLL_INTERVAL = env_int("SMMS_POLL_INTERVAL", 60)
 SMMS_POLL_CLAIM_SECONDS = env_int("SMMS_POLL_CLAIM_SECONDS", 300)
 # A stream handed to a worker is not handed out again for this long unless its poll finishes first.
 SMMS_POLL_DISPATCH_LEASE = env_int("SMMS_POLL_DISPATCH_LEASE", 30)
+
+# --- Publishing ----------------------------------------------------------------------------------------
+# A delivery that could not start within this many seconds of its due time fails instead of posting late.
+SMMS_PUBLISH_LATENESS_CUTOFF = env_int("SMMS_PUBLISH_LATENESS_CUTOFF", 3600)
+# Attempts of one delivery (transient errors: 5xx, timeouts, rate limits) before it fails.
+SMMS_PUBLISH_MAX_ATTEMPTS = env_int("SMMS_PUBLISH_MAX_ATTEMPTS", 5)
+# Seconds of backoff after the first failed attempt, doubled after each further one (with jitter, at most 30 min).
+SMMS_PUBLISH_RETRY_BASE = env_int("SMMS_PUBLISH_RETRY_BASE", 30)
+# How long a worker's claim on a delivery lasts. Longer than CELERY_TASK_TIME_LIMIT, so the claim of a live
+# worker never expires under it; past it, the recovery sweep asks the network whether the post was made.
+SMMS_PUBLISH_CLAIM_SECONDS = env_int("SMMS_PUBLISH_CLAIM_SECONDS", 600)
 
 # --- Webhooks ------------------------------------------------------------------------------------------
 # Organizations register the URLs SMMS posts events to. Off, a URL whose host resolves to a private, loopback

@@ -138,6 +138,11 @@ def test_a_bad_topic_query_is_refused_with_its_position(personas):
     assert "at character 9" in error.value.message
 
 
+def search_cursor(account, topic_query: str):
+    return PollCursor.objects.get(account=account, stream=services.search_stream(
+        services._search_query(topic_query, account.platform)))  # fmt: skip
+
+
 def test_a_new_topic_searches_the_network_and_backfills_what_was_said_before(personas, simulator):
     account = connect_mastodon(personas)
     # Posts about the product from people who do not mention the brand account: only search finds them.
@@ -145,7 +150,8 @@ def test_a_new_topic_searches_the_network_and_backfills_what_was_said_before(per
                        lang="fr", hostile_rate=0)  # fmt: skip
     topic = services.topic_save(actor=personas.lead, name="X2", query='"Lumière X2"')
     services.poll_cursors_ensure()
-    search = PollCursor.objects.get(account=account, stream=f"search:{topic.id}")
+    search = search_cursor(account, topic.query)
+    assert search.query == '"Lumière X2"'
     result = services.account_poll(cursor_id=search.id)
     assert result.stored >= 25
     linked = TopicMention.objects.filter(topic=topic)
@@ -153,18 +159,56 @@ def test_a_new_topic_searches_the_network_and_backfills_what_was_said_before(per
     assert all("lumière x2" in m.text.lower() for m in Mention.objects.filter(topic_mentions__topic=topic))
 
 
+def test_topics_asking_a_network_the_same_thing_share_one_search(personas, simulator):
+    account = connect_mastodon(personas)
+    services.topic_save(actor=personas.lead, name="Brand", query="lumière")
+    services.topic_save(actor=personas.lead, name="Brand in French", query="lumière lang:fr")
+    services.poll_cursors_ensure()
+    assert PollCursor.objects.filter(account=account, stream__startswith="search:").count() == 1
+
+
 def test_a_topic_limited_to_another_network_gets_no_search_stream(personas, simulator):
     account = connect_mastodon(personas)
-    topic = services.topic_save(actor=personas.lead, name="X only", query="lumière network:x")
+    services.topic_save(actor=personas.lead, name="X only", query="lumière network:x")
     services.poll_cursors_ensure()
-    assert not PollCursor.objects.filter(account=account, stream=f"search:{topic.id}").exists()
+    assert not PollCursor.objects.filter(account=account, stream__startswith="search:").exists()
 
 
 def test_a_deleted_topic_stops_its_search(personas, simulator):
     account = connect_mastodon(personas)
     topic = services.topic_save(actor=personas.lead, name="Gone", query="lumière")
     services.poll_cursors_ensure()
-    search = PollCursor.objects.get(account=account, stream=f"search:{topic.id}")
+    search = search_cursor(account, topic.query)
     topic.delete()
-    assert services.account_poll(cursor_id=search.id) is None
+    services.poll_cursors_ensure()
     assert not PollCursor.objects.filter(id=search.id).exists()
+
+
+def test_a_new_topic_is_matched_against_what_is_already_stored(personas, simulator):
+    _account, cursor = setup_stream(personas)
+    before = services.topic_save(actor=personas.lead, name="Before", query="lumi* OR x2")
+    simulator.generate(platform="mastodon", count=30, kind="mention", target="maisonlumiere", hostile_rate=0)
+    services.account_poll(cursor_id=cursor.id)  # links the mentions to the topic that existed then
+    expected = set(TopicMention.objects.filter(topic=before).values_list("mention_id", flat=True))
+    assert 0 < len(expected) < Mention.objects.filter(organization=personas.org).count() + 1
+
+    after = services.topic_save(actor=personas.lead, name="After", query="lumi* OR x2")
+    assert services.topic_rematch(topic_id=after.id) == len(expected)
+    assert set(TopicMention.objects.filter(topic=after).values_list("mention_id", flat=True)) == expected
+    assert sum(TopicBucket.objects.filter(topic=after).values_list("volume", flat=True)) == len(expected)
+    assert services.topic_rematch(topic_id=after.id) == len(expected)  # again: replaced, not added
+    assert sum(TopicBucket.objects.filter(topic=after).values_list("volume", flat=True)) == len(expected)
+
+
+def test_changing_a_query_relinks_the_stored_mentions(personas, simulator, django_capture_on_commit_callbacks,
+                                                       celery_eager):  # fmt: skip
+    _account, cursor = setup_stream(personas)
+    simulator.generate(platform="mastodon", count=20, kind="mention", target="maisonlumiere", hostile_rate=0)
+    services.account_poll(cursor_id=cursor.id)
+    with django_capture_on_commit_callbacks(execute=True):
+        topic = services.topic_save(actor=personas.lead, name="Narrow", query="zzzunheardof")
+    assert not TopicMention.objects.filter(topic=topic).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.topic_save(actor=personas.lead, topic=topic, name="Narrow", query="maisonlumiere")
+    assert TopicMention.objects.filter(topic=topic).count() == Mention.objects.filter(
+        organization=personas.org, text__icontains="maisonlumiere").count() > 0  # fmt: skip
