@@ -14,6 +14,8 @@ TEST = "webhook.test"
 EVENTS: dict[str, Promise] = {
     "alert.opened": _("A fire alert opened on a listening topic"),
     "alert.resolved": _("A fire alert was resolved"),
+    "delivery.published": _("A scheduled post was published on one of the organization's accounts"),
+    "delivery.failed": _("A scheduled post could not be published on one of the organization's accounts"),
     TEST: _("A test event, sent on request from the webhooks page or the API"),
 }
 

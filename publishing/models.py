@@ -1,1 +1,185 @@
-"""Models of publishing: Compose, approve, schedule and publish posts; campaigns."""
+"""Models of publishing: campaigns, posts with per-network variants, and one delivery per post and account.
+
+A Post is what a person writes and approves; a Delivery is the work of putting it on one account. The
+delivery row is the state machine the engine drives (see services.py): its idempotency key goes to the
+network with every attempt, and its remote id, once stamped, is the proof that the post exists there.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization, Platform, SocialAccount
+
+
+class Campaign(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=120)
+    goal = models.TextField(_("goal"), blank=True)
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Added to the links of the campaign's posts as utm_campaign, so analytics can attribute visits.
+    utm_campaign = models.SlugField(_("UTM campaign"), max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="publishing_campaign_name_unique"),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="publishing_campaign_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PostStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Post(models.Model):
+    """What a person composed for one or more accounts. Its status is the editorial state; what happened
+    on each account is on its deliveries."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="posts")
+    campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    text = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=20, choices=PostStatus.choices, default=PostStatus.DRAFT)
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PostStatus.values), name="publishing_post_status"),
+            models.CheckConstraint(
+                condition=~Q(status=PostStatus.SCHEDULED) | Q(scheduled_at__isnull=False),
+                name="publishing_post_scheduled_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class PostVariant(models.Model):
+    """The post as written for one network (shorter for X, with hashtags for Instagram, …)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="variants")
+    platform = models.CharField(_("network"), max_length=16, choices=Platform.choices)
+    text = models.TextField(_("text"))
+    link = models.URLField(_("link"), max_length=1000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["post", "platform"], name="publishing_postvariant_unique_platform"),
+            models.CheckConstraint(condition=Q(platform__in=Platform.values), name="publishing_postvariant_platform"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}: {self.text[:40]}"
+
+
+class DeliveryState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PUBLISHING = "publishing", _("Publishing")
+    PUBLISHED = "published", _("Published")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Delivery(models.Model):
+    """One post on one account: scheduled → publishing (claimed by one worker) → published or failed, with
+    retries going back to scheduled at ``next_attempt_at``."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="deliveries")
+    variant = models.ForeignKey(PostVariant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    state = models.CharField(_("state"), max_length=20, choices=DeliveryState.choices, default=DeliveryState.DRAFT)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    # When the next attempt may start: due_at at first, later after a retry's backoff.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # A worker publishing holds the row until then; past it, the recovery sweep reconciles the row.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Handed to a worker until then: the dispatcher does not queue it again meanwhile.
+    dispatched_until = models.DateTimeField(null=True, blank=True)
+    # Sent with every attempt; networks that support it (Mastodon) create the post at most once per key.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    remote_id = models.CharField(_("remote id"), max_length=300, blank=True)
+    remote_url = models.URLField(_("link on the network"), max_length=1000, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    # An attempt may have created the post without SMMS hearing back: ask the network before sending again.
+    unknown_outcome = models.BooleanField(default=False)
+    failure_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["post", "account"], name="publishing_delivery_one_per_account"),
+            models.CheckConstraint(condition=Q(state__in=DeliveryState.values), name="publishing_delivery_state"),
+            # A delivery is published only with the network's id of the post: it is what proves it exists.
+            models.CheckConstraint(
+                condition=~Q(state=DeliveryState.PUBLISHED) | ~Q(remote_id=""),
+                name="publishing_delivery_published_has_remote_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=DeliveryState.PUBLISHING) | Q(claimed_until__isnull=False),
+                name="publishing_delivery_publishing_is_claimed",
+            ),
+        ]
+        indexes = [
+            # deliveries_due: scheduled deliveries whose next attempt has come.
+            models.Index(fields=["state", "next_attempt_at"], name="publishing_delivery_due"),
+            # deliveries_recover_stuck: deliveries in publishing whose claim expired.
+            models.Index(
+                fields=["claimed_until"],
+                condition=Q(state=DeliveryState.PUBLISHING),
+                name="publishing_delivery_claimed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} → {self.account_id} ({self.state})"
+
+
+class DeliveryEvent(models.Model):
+    """The audit trail: every change of a delivery's state, who made it (none for the engine) and why."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    from_state = models.CharField(max_length=20, choices=DeliveryState.choices)
+    to_state = models.CharField(max_length=20, choices=DeliveryState.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}: {self.from_state} → {self.to_state}"

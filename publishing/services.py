@@ -1,1 +1,741 @@
-"""Writes of publishing: keyword-only functions named <noun>_<verb>, see STYLE.md."""
+"""Writes of publishing: keyword-only functions named <noun>_<verb>, see STYLE.md.
+
+Two halves. The editorial one (campaign_save, post_create, post_submit, post_approve, post_send_back,
+post_schedule, post_cancel) moves a post and its deliveries through draft → approval → schedule, recording
+every change of a delivery's state in its DeliveryEvent trail.
+
+The engine publishes each delivery exactly once:
+
+1. ``deliveries_due`` hands out scheduled deliveries whose next attempt has come.
+2. ``delivery_publish`` claims one with a single conditional UPDATE (scheduled → publishing); a worker that
+   loses the race does nothing. It re-checks at send time what may have changed since scheduling (post
+   cancelled or sent back, account disconnected, too late), then calls the network outside any transaction
+   with the delivery's idempotency key, and stamps the network's id with an UPDATE guarded by the claim.
+3. A lost answer (timeout, reset, unreadable 2xx) may hide a post that exists: the delivery is flagged
+   ``unknown_outcome`` and the network is asked (``find_post``) before anything is sent again.
+4. Transient failures go back to scheduled with backoff and jitter (honouring the network's reset time),
+   permanent ones end as failed with a reason a person understands; the author is e-mailed and the
+   organization's webhooks receive ``delivery.failed`` (``delivery.published`` on success).
+5. ``deliveries_recover_stuck`` takes over deliveries whose worker died mid-publish (claim expired): it asks
+   the network first, then stamps the post it finds or puts the delivery back on the schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from accounts import services as account_services
+from accounts.models import Membership, Platform, SocialAccount, SocialAccountStatus, User
+from accounts.platforms import capabilities, connector_for
+from accounts.roles import Perm, role_allows
+from accounts.services import require
+from crm_bridge.services import event_publish
+from smms.connectors import errors as cx
+from smms.connectors.base import Connector
+from smms.connectors.types import AccountRef, Draft, RemotePost
+from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+from .models import Campaign, Delivery, DeliveryEvent, DeliveryState, Post, PostStatus, PostVariant
+
+logger = logging.getLogger(__name__)
+
+S = DeliveryState
+# The dispatcher does not queue a delivery again for this long, unless its attempt ends first.
+DISPATCH_LEASE = timedelta(seconds=30)
+# How far before the due time find_post looks for our post (clock differences, an early first attempt).
+RECONCILE_MARGIN = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(minutes=30)
+# A time "now" typed in a form is a few seconds old when it arrives.
+SCHEDULE_GRACE = timedelta(minutes=1)
+# Editorial changes move the deliveries that are not under way or finished.
+OPEN_STATES = (S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED)
+
+
+# --- campaigns --------------------------------------------------------------------------------------------
+def campaign_save(
+    *,
+    actor: Membership,
+    name: str,
+    goal: str = "",
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    utm_campaign: str = "",
+    owner: User | None = None,
+    campaign: Campaign | None = None,
+) -> Campaign:
+    """Create or update a campaign. Team leads and above plan campaigns; the UTM tag defaults to the name."""
+    require(actor, Perm.APPROVE_POSTS)
+    org_id = actor.organization_id
+    if campaign is not None and campaign.organization_id != org_id:
+        raise NotFound(_("No such campaign."))
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(_("A campaign needs a name."), field="name")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValidationFailed(_("A campaign cannot end before it starts."), field="ends_on")
+    utm = slugify(utm_campaign or name)[:80]
+    if not utm:
+        raise ValidationFailed(_("The UTM campaign needs letters or digits."), field="utm_campaign")
+    owner = owner or actor.user
+    if not Membership.objects.filter(organization_id=org_id, user=owner).exists():
+        raise ValidationFailed(_("The owner must be a member of the organization."), field="owner")
+    values = {"name": name, "goal": goal, "starts_on": starts_on, "ends_on": ends_on, "utm_campaign": utm}
+    try:
+        with transaction.atomic():
+            if campaign is None:
+                campaign = Campaign.objects.create(organization_id=org_id, owner=owner, **values)
+            else:
+                for field, value in values.items():
+                    setattr(campaign, field, value)
+                campaign.owner = owner
+                campaign.save(update_fields=[*values, "owner", "updated_at"])
+    except IntegrityError:
+        raise Conflict(_("A campaign with this name exists."), field="name") from None
+    return campaign
+
+
+# --- composing ------------------------------------------------------------------------------------------------
+def posted_text(text: str, link: str | None) -> str:
+    """The text as the networks publish it: the link is appended unless the text already carries it."""
+    if not link or link in text:
+        return text
+    return f"{text.rstrip()}\n{link}" if text.strip() else link
+
+
+def _variant_values(platform: str, value: str | Mapping[str, str]) -> tuple[str, str]:
+    if platform not in Platform.values:
+        raise ValidationFailed(_("Unknown network %(network)s.") % {"network": platform}, field="variants")
+    if isinstance(value, str):
+        return value, ""
+    return str(value.get("text", "")), str(value.get("link", "") or "")
+
+
+def _text_problem(platform: str, text: str, link: str, instance: str | None) -> str | None:
+    """Why ``platform`` would refuse this text, in words for the author; None when it fits."""
+    network = Platform(platform).label
+    if not text.strip() and not link:
+        return _("The %(network)s version has no text.") % {"network": network}
+    check = connector_for(platform, instance=instance).validate_text(posted_text(text, link))
+    if check.ok:
+        return None
+    if check.length > check.limit:
+        return _("The %(network)s version is too long: %(length)s characters where %(limit)s are allowed.") % {
+            "network": network,
+            "length": check.length,
+            "limit": check.limit,
+        }
+    return _("%(network)s cannot publish this text: %(problems)s") % {
+        "network": network,
+        "problems": "; ".join(check.problems),
+    }
+
+
+def post_create(
+    *,
+    actor: Membership,
+    text: str,
+    accounts: Iterable[SocialAccount],
+    variants: Mapping[str, str | Mapping[str, str]] | None = None,
+    scheduled_at: datetime | None = None,
+    campaign: Campaign | None = None,
+) -> Post:
+    """A draft post for ``accounts`` (one delivery each). ``variants`` maps a network to the text (or
+    {"text", "link"}) its accounts get instead of ``text``. Every network's text is checked with that
+    network's counting rules now, not discovered too long at publishing time."""
+    require(actor, Perm.COMPOSE_POSTS)
+    org_id = actor.organization_id
+    targets = list({account.id: account for account in accounts}.values())
+    if not targets:
+        raise ValidationFailed(_("Choose at least one account."), field="accounts")
+    if any(account.organization_id != org_id for account in targets):
+        raise ValidationFailed(_("Some accounts are not in this organization."), field="accounts")
+    for account in targets:
+        if account.status != SocialAccountStatus.CONNECTED:
+            raise ValidationFailed(
+                _("%(account)s needs reconnecting before anything can be published on it.") % {"account": account},
+                field="accounts",
+            )
+    if campaign is not None and campaign.organization_id != org_id:
+        raise ValidationFailed(_("This campaign is not in this organization."), field="campaign")
+    if scheduled_at is not None and scheduled_at < timezone.now() - SCHEDULE_GRACE:
+        raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
+    specs = {platform: _variant_values(platform, value) for platform, value in (variants or {}).items()}
+    instances = {account.platform: account.extra.get("instance") for account in targets}
+    for platform in dict.fromkeys([*instances, *specs]):
+        variant_text, link = specs.get(platform, (text, ""))
+        problem = _text_problem(platform, variant_text, link, instances.get(platform))
+        if problem is not None:
+            raise ValidationFailed(problem, field="variants" if platform in specs else "text")
+    with transaction.atomic():
+        post = Post.objects.create(
+            organization_id=org_id, campaign=campaign, author=actor.user, text=text, scheduled_at=scheduled_at
+        )
+        by_platform = {
+            platform: PostVariant.objects.create(post=post, platform=platform, text=variant_text, link=link)
+            for platform, (variant_text, link) in specs.items()
+        }
+        Delivery.objects.bulk_create(
+            Delivery(post=post, account=account, variant=by_platform.get(account.platform)) for account in targets
+        )
+    return post
+
+
+# --- the editorial workflow -------------------------------------------------------------------------------------
+def _locked(post: Post, actor: Membership) -> Post:
+    """The post, locked for this transaction, if it is the actor's organization's."""
+    if post.organization_id != actor.organization_id:
+        raise NotFound(_("No such post."))
+    return Post.objects.select_for_update().get(id=post.id)
+
+
+def _move(
+    post: Post,
+    *,
+    actor: Membership | None,
+    status: str,
+    deliveries_from: Iterable[str],
+    deliveries_to: str,
+    detail: str = "",
+    **fields: Any,
+) -> Post:
+    """Set the post's status and move its deliveries that are in ``deliveries_from``, each change in the
+    trail. Runs inside the caller's transaction, with the post locked."""
+    now = timezone.now()
+    post_fields: dict[str, Any] = {"status": status, "updated_at": now}
+    if "due_at" in fields:
+        post_fields["scheduled_at"] = fields["due_at"]
+    Post.objects.filter(id=post.id).update(**post_fields)
+    moving = list(
+        Delivery.objects.select_for_update()
+        .filter(post=post, state__in=list(deliveries_from))
+        .values_list("id", "state")
+    )
+    Delivery.objects.filter(id__in=[delivery_id for delivery_id, _state in moving]).update(
+        state=deliveries_to, updated_at=now, **fields
+    )
+    DeliveryEvent.objects.bulk_create(
+        DeliveryEvent(
+            delivery_id=delivery_id,
+            from_state=state,
+            to_state=deliveries_to,
+            actor=actor.user if actor else None,
+            detail=detail,
+        )
+        for delivery_id, state in moving
+        if state != deliveries_to or detail
+    )
+    post.refresh_from_db()
+    return post
+
+
+def _scheduling(at: datetime) -> dict[str, Any]:
+    """Delivery fields that put a delivery on the schedule at ``at``, with a fresh round of attempts. The
+    idempotency key and the unknown_outcome flag are kept: a post that may exist is looked for first."""
+    return {
+        "due_at": at,
+        "next_attempt_at": at,
+        "attempts": 0,
+        "dispatched_until": None,
+        "last_error": "",
+        "error_code": "",
+        "failure_notified_at": None,
+    }
+
+
+@contextmanager
+def _editing(post: Post, actor: Membership, perm: Perm, *, when: str, refusal: str) -> Iterator[Post]:
+    """Check the actor's right, lock the post and check it is in status ``when``, for one transaction."""
+    require(actor, perm)
+    with transaction.atomic():
+        locked = _locked(post, actor)
+        if locked.status != when:
+            raise Conflict(refusal)
+        yield locked
+
+
+def post_submit(*, post: Post, actor: Membership) -> Post:
+    refusal = _("Only a draft can be sent for approval.")
+    with _editing(post, actor, Perm.COMPOSE_POSTS, when=PostStatus.DRAFT, refusal=refusal) as post:
+        return _move(
+            post,
+            actor=actor,
+            status=PostStatus.AWAITING_APPROVAL,
+            deliveries_from=[S.DRAFT],
+            deliveries_to=S.AWAITING_APPROVAL,
+        )
+
+
+def post_approve(*, post: Post, actor: Membership) -> Post:
+    """Approve a post awaiting approval. With a time still ahead it is scheduled at once; otherwise it is
+    approved and its deliveries wait, as drafts, for ``post_schedule``."""
+    refusal = _("Only a post awaiting approval can be approved.")
+    with _editing(post, actor, Perm.APPROVE_POSTS, when=PostStatus.AWAITING_APPROVAL, refusal=refusal) as post:
+        at = post.scheduled_at
+        scheduling = _scheduling(at) if at is not None and at >= timezone.now() - SCHEDULE_GRACE else {}
+        return _move(
+            post,
+            actor=actor,
+            status=PostStatus.SCHEDULED if scheduling else PostStatus.APPROVED,
+            deliveries_from=[S.AWAITING_APPROVAL],
+            deliveries_to=S.SCHEDULED if scheduling else S.DRAFT,
+            detail=_("Approved"),
+            **scheduling,
+        )
+
+
+def post_send_back(*, post: Post, actor: Membership, comment: str) -> Post:
+    """Return a post awaiting approval to its author as a draft, saying what to change."""
+    comment = comment.strip()
+    if not comment:
+        raise ValidationFailed(_("Say what should change."), field="comment")
+    refusal = _("Only a post awaiting approval can be sent back.")
+    with _editing(post, actor, Perm.APPROVE_POSTS, when=PostStatus.AWAITING_APPROVAL, refusal=refusal) as post:
+        return _move(
+            post,
+            actor=actor,
+            status=PostStatus.DRAFT,
+            deliveries_from=[S.AWAITING_APPROVAL],
+            deliveries_to=S.DRAFT,
+            detail=comment,
+        )
+
+
+def post_schedule(*, post: Post, actor: Membership, at: datetime | None = None) -> Post:
+    """Schedule (or reschedule) an approved post at ``at`` (default: its planned time). A member who may
+    approve can schedule a draft directly: that is their approval. Failed deliveries are scheduled again."""
+    require(actor, Perm.COMPOSE_POSTS)
+    with transaction.atomic():
+        post = _locked(post, actor)
+        at = at or post.scheduled_at
+        if at is None:
+            raise ValidationFailed(_("Choose when to publish."), field="scheduled_at")
+        if at < timezone.now() - SCHEDULE_GRACE:
+            raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
+        if post.status == PostStatus.CANCELLED:
+            raise Conflict(_("This post was cancelled."))
+        detail = ""
+        if post.status in (PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL):
+            if not role_allows(actor.role, Perm.APPROVE_POSTS):
+                raise Forbidden(_("This post needs approval before it can be scheduled."))
+            detail = _("Approved")
+        return _move(
+            post,
+            actor=actor,
+            status=PostStatus.SCHEDULED,
+            deliveries_from=[*OPEN_STATES, S.FAILED],
+            deliveries_to=S.SCHEDULED,
+            detail=detail,
+            **_scheduling(at),
+        )
+
+
+def post_cancel(*, post: Post, actor: Membership) -> Post:
+    """Stop a post: deliveries not yet under way are cancelled; one being sent right now is cancelled by
+    the engine's send-time check if it has not reached the network yet."""
+    require(actor, Perm.COMPOSE_POSTS)
+    with transaction.atomic():
+        post = _locked(post, actor)
+        if post.status == PostStatus.CANCELLED:
+            return post
+        return _move(
+            post, actor=actor, status=PostStatus.CANCELLED, deliveries_from=OPEN_STATES, deliveries_to=S.CANCELLED
+        )
+
+
+# --- the engine ---------------------------------------------------------------------------------------------------
+def deliveries_due(*, limit: int = 500) -> list[int]:
+    """Scheduled deliveries whose next attempt has come, leased to the caller for DISPATCH_LEASE so the
+    next dispatch does not queue them again while they wait for a worker."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(state=S.SCHEDULED, next_attempt_at__lte=now)
+            .filter(Q(dispatched_until__isnull=True) | Q(dispatched_until__lt=now))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        Delivery.objects.filter(id__in=ids).update(dispatched_until=now + DISPATCH_LEASE)
+    return ids
+
+
+def _claim_seconds() -> timedelta:
+    return timedelta(seconds=settings.SMMS_PUBLISH_CLAIM_SECONDS)
+
+
+def _load(delivery_id: int) -> Delivery:
+    return Delivery.objects.select_related("post", "post__author", "account", "variant").get(id=delivery_id)
+
+
+def _author_language(delivery: Delivery) -> str:
+    author = delivery.post.author
+    return author.language if author is not None else settings.LANGUAGE_CODE
+
+
+def _draft(delivery: Delivery) -> Draft:
+    variant = delivery.variant
+    text, link = (variant.text, variant.link) if variant is not None else (delivery.post.text, "")
+    return Draft(text=text, link=link or None, idempotency_key=str(delivery.idempotency_key))
+
+
+def delivery_publish(*, delivery_id: int) -> str:
+    """Publish one delivery if it is due and no one else is. Returns what happened: "published",
+    "retry" (back on the schedule), "failed", "cancelled", or "skipped" (not claimed: not due, taken by
+    another worker, or already done)."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Delivery.objects.filter(id=delivery_id, state=S.SCHEDULED, next_attempt_at__lte=now).update(
+            state=S.PUBLISHING,
+            claimed_until=now + _claim_seconds(),
+            attempts=F("attempts") + 1,
+            dispatched_until=None,
+            updated_at=now,
+        )
+        if not claimed:
+            return "skipped"
+        DeliveryEvent.objects.create(delivery_id=delivery_id, from_state=S.SCHEDULED, to_state=S.PUBLISHING)
+    delivery = _load(delivery_id)
+    with translation.override(_author_language(delivery)):
+        return _publish_claimed(delivery, now)
+
+
+def _publish_claimed(delivery: Delivery, now: datetime) -> str:
+    post, account = delivery.post, delivery.account
+    if post.status == PostStatus.CANCELLED:
+        return _end(delivery, S.CANCELLED, "post_cancelled", _("The post was cancelled before it was published."))
+    if post.status not in (PostStatus.APPROVED, PostStatus.SCHEDULED):
+        return _end(delivery, S.CANCELLED, "not_approved", _("The post is no longer approved."))
+    if account.status != SocialAccountStatus.CONNECTED:
+        return _end(
+            delivery,
+            S.FAILED,
+            "account_disconnected",
+            _("%(account)s is not connected any more. Reconnect it, then schedule the post again.")
+            % {"account": account},
+        )
+    connector, ref = account_services.social_account_connector(account=delivery.account)
+    try:
+        if delivery.unknown_outcome:  # an earlier attempt may have made the post
+            found = _reconcile(delivery, connector, ref)
+            if found is not None:
+                return _stamp(delivery, found, _("Found on the network: an earlier attempt had published it."))
+        late = _too_late(delivery, now)
+        if late is not None:
+            return _end(delivery, S.FAILED, "too_late", late)
+        remote = connector.publish(ref, _draft(delivery))
+    except cx.ConnectorError as exc:
+        return _after_error(delivery, exc, connector, ref)
+    return _stamp(delivery, remote)
+
+
+def _too_late(delivery: Delivery, now: datetime) -> str | None:
+    cutoff = timedelta(seconds=settings.SMMS_PUBLISH_LATENESS_CUTOFF)
+    if delivery.due_at is None or now - delivery.due_at <= cutoff:
+        return None
+    author = delivery.post.author
+    due = timezone.localtime(delivery.due_at, timezone=_zone(author.timezone if author else "UTC"))
+    return _(
+        "Not published: it was due at %(due)s and could not be sent within %(minutes)s minutes. "
+        "Schedule it again if it is still timely."
+    ) % {"due": due.strftime("%Y-%m-%d %H:%M %Z"), "minutes": int(cutoff.total_seconds() // 60)}
+
+
+def _zone(name: str) -> Any:
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _reconcile(delivery: Delivery, connector: Connector, ref: AccountRef) -> RemotePost | None:
+    """Our post on the network, if an attempt whose answer was lost made it."""
+    draft = _draft(delivery)
+    since = (delivery.due_at or delivery.created_at) - RECONCILE_MARGIN
+    return connector.find_post(ref, text=posted_text(draft.text, draft.link), since=since)
+
+
+def _outcome_unknown(exc: cx.ConnectorError) -> bool:
+    """Whether the failed call may have created the post anyway: no answer, or an unreadable success."""
+    if isinstance(exc, cx.MalformedPayload):
+        return True
+    return isinstance(exc, cx.Transient) and (exc.unknown_outcome or exc.status is None)
+
+
+def _after_error(delivery: Delivery, exc: cx.ConnectorError, connector: Connector, ref: AccountRef) -> str:
+    account = delivery.account
+    network = account.get_platform_display()
+    if _outcome_unknown(exc) or isinstance(exc, cx.Duplicate):
+        Delivery.objects.filter(id=delivery.id, state=S.PUBLISHING).update(unknown_outcome=True)
+        delivery.unknown_outcome = True
+        try:
+            found = _reconcile(delivery, connector, ref)
+        except cx.NotSupported:
+            if capabilities(account.platform).idempotency_key:  # sending again with the same key is safe
+                return _retry(delivery, exc)
+            return _end(delivery, S.FAILED, "unknown_outcome", _unknown_reason(network, exc))
+        except cx.ConnectorError as check_exc:  # cannot ask now: the next attempt asks before sending
+            logger.warning("delivery %s: could not check the network: %s", delivery.id, check_exc)
+            return _retry(delivery, exc)
+        if found is not None:
+            return _stamp(delivery, found, _("Found on the network after its answer was lost."))
+        if isinstance(exc, cx.Duplicate):
+            return _end(
+                delivery,
+                S.FAILED,
+                "duplicate",
+                _("%(network)s refused the post as a duplicate of an earlier one.") % {"network": network},
+            )
+        return _retry(delivery, exc)
+    if isinstance(exc, cx.AuthRevoked):
+        account_services.social_account_mark_revoked(account_id=account.id, reason=str(exc))
+        return _end(
+            delivery,
+            S.FAILED,
+            "auth_revoked",
+            _(
+                "%(account)s no longer lets SMMS publish (its access was revoked). "
+                "Reconnect it, then schedule the post again."
+            )
+            % {"account": account},
+        )
+    if not exc.permanent:
+        return _retry(delivery, exc)
+    if isinstance(exc, cx.ValidationError):
+        return _end(
+            delivery,
+            S.FAILED,
+            "rejected",
+            _("%(network)s refused the post: %(detail)s") % {"network": network, "detail": exc.message},
+        )
+    if isinstance(exc, cx.PermissionDenied):
+        return _end(
+            delivery,
+            S.FAILED,
+            "not_allowed",
+            _("SMMS is not allowed to publish on %(account)s (%(detail)s). Check the account's permissions.")
+            % {"account": account, "detail": exc.message},
+        )
+    if isinstance(exc, cx.NotSupported):
+        return _end(
+            delivery, S.FAILED, "not_supported", _("SMMS cannot publish on %(network)s yet.") % {"network": network}
+        )
+    return _end(
+        delivery, S.FAILED, "error", _("%(network)s refused the post: %(detail)s") % {"network": network, "detail": exc}
+    )
+
+
+def _unknown_reason(network: str, exc: cx.ConnectorError) -> str:
+    return _(
+        "%(network)s did not answer (%(detail)s) and SMMS cannot check whether the post was made. "
+        "Look at the account before publishing it again."
+    ) % {"network": network, "detail": exc}
+
+
+def _next_attempt(attempts: int, exc: cx.ConnectorError) -> datetime:
+    """Exponential backoff with jitter (half fixed, half random), never before the network's reset time."""
+    now = timezone.now()
+    delay = min(MAX_BACKOFF.total_seconds(), settings.SMMS_PUBLISH_RETRY_BASE * 2 ** max(0, attempts - 1))
+    when = now + timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))  # noqa: S311
+    reset = None
+    if isinstance(exc, cx.RateLimited):
+        reset = exc.retry_at
+    elif isinstance(exc, cx.QuotaExhausted):
+        reset = exc.reset_at
+    if reset is not None:
+        when = max(when, reset + timedelta(seconds=random.uniform(0, 5)))  # noqa: S311
+    return when
+
+
+def _retry(delivery: Delivery, exc: cx.ConnectorError) -> str:
+    network = delivery.account.get_platform_display()
+    if delivery.attempts >= settings.SMMS_PUBLISH_MAX_ATTEMPTS:
+        reason = _("%(network)s did not take the post after %(attempts)s attempts (last error: %(detail)s).") % {
+            "network": network,
+            "attempts": delivery.attempts,
+            "detail": exc,
+        }
+        if delivery.unknown_outcome:
+            reason = f"{reason} {_unknown_reason(network, exc)}"
+        return _end(delivery, S.FAILED, "retries_exhausted", reason)
+    when = _next_attempt(delivery.attempts, exc)
+    reason = _("Attempt %(attempt)s failed (%(detail)s); SMMS tries again at %(when)s UTC.") % {
+        "attempt": delivery.attempts,
+        "detail": exc,
+        "when": when.strftime("%H:%M:%S"),
+    }
+    moved = _transition(
+        delivery,
+        to_state=S.SCHEDULED,
+        detail=reason,
+        next_attempt_at=when,
+        claimed_until=None,
+        last_error=reason,
+        error_code="transient",
+    )
+    return "retry" if moved else "skipped"
+
+
+def _stamp(delivery: Delivery, remote: RemotePost, detail: str = "") -> str:
+    """Record the network's post: one UPDATE, guarded by the claim's state."""
+    moved = _transition(
+        delivery,
+        to_state=S.PUBLISHED,
+        detail=detail,
+        remote_id=remote.id[:300],
+        remote_url=remote.url[:1000],
+        published_at=remote.created_at or timezone.now(),
+        claimed_until=None,
+        unknown_outcome=False,
+        last_error="",
+        error_code="",
+    )
+    if not moved:  # another process decided about this delivery meanwhile: keep the evidence in the log
+        logger.error("delivery %s published as %s but no longer claimed", delivery.id, remote.id)
+        return "skipped"
+    return "published"
+
+
+def _end(delivery: Delivery, state: str, code: str, reason: str) -> str:
+    moved = _transition(delivery, to_state=state, detail=reason, claimed_until=None, last_error=reason, error_code=code)
+    return state if moved else "skipped"
+
+
+def _transition(delivery: Delivery, *, to_state: str, detail: str = "", **fields: Any) -> bool:
+    """Move a claimed delivery (state publishing) to ``to_state`` with its trail entry and, for an outcome,
+    its webhook event, in one transaction. False when the row is no longer in publishing."""
+    with transaction.atomic():
+        changed = Delivery.objects.filter(id=delivery.id, state=S.PUBLISHING).update(
+            state=to_state, updated_at=timezone.now(), **fields
+        )
+        if not changed:
+            return False
+        DeliveryEvent.objects.create(delivery_id=delivery.id, from_state=S.PUBLISHING, to_state=to_state, detail=detail)
+        if to_state in (S.PUBLISHED, S.FAILED):
+            fresh = _load(delivery.id)
+            event_publish(
+                organization_id=fresh.post.organization_id, event=f"delivery.{to_state}", data=_event_data(fresh)
+            )
+        if to_state == S.FAILED:
+            from .tasks import delivery_notify_failed
+
+            transaction.on_commit(lambda: delivery_notify_failed.delay(delivery.id))
+    return True
+
+
+def _event_data(delivery: Delivery) -> dict[str, Any]:
+    account = delivery.account
+    return {
+        "delivery": delivery.id,
+        "post": delivery.post_id,
+        "account": {"id": account.id, "platform": account.platform, "handle": account.handle},
+        "state": delivery.state,
+        "due_at": delivery.due_at,
+        "remote_id": delivery.remote_id,
+        "remote_url": delivery.remote_url,
+        "published_at": delivery.published_at,
+        "error": delivery.last_error,
+        "error_code": delivery.error_code,
+    }
+
+
+# --- recovery ---------------------------------------------------------------------------------------------------
+def deliveries_recover_stuck(*, limit: int = 100) -> int:
+    """Take over deliveries left in publishing by a worker that stopped (claim expired). Returns how many
+    were looked at."""
+    now = timezone.now()
+    ids = list(
+        Delivery.objects.filter(state=S.PUBLISHING, claimed_until__lt=now)
+        .order_by("claimed_until")
+        .values_list("id", flat=True)[:limit]
+    )
+    for delivery_id in ids:
+        try:
+            delivery_recover(delivery_id=delivery_id)
+        except Exception:  # one delivery's bug must not stop the others' recovery
+            logger.exception("recovery of delivery %s failed", delivery_id)
+    return len(ids)
+
+
+def delivery_recover(*, delivery_id: int) -> str:
+    """Reconcile one stuck delivery: the post found on the network is stamped; otherwise the delivery goes
+    back on the schedule (its next attempt still checks first). Never sends anything itself."""
+    now = timezone.now()
+    claimed = Delivery.objects.filter(id=delivery_id, state=S.PUBLISHING, claimed_until__lt=now).update(
+        claimed_until=now + _claim_seconds(), unknown_outcome=True, updated_at=now
+    )
+    if not claimed:
+        return "skipped"
+    delivery = _load(delivery_id)
+    network = delivery.account.get_platform_display()
+    with translation.override(_author_language(delivery)):
+        try:
+            connector, ref = account_services.social_account_connector(account=delivery.account)
+            found = _reconcile(delivery, connector, ref)
+        except cx.NotSupported as exc:
+            if capabilities(delivery.account.platform).idempotency_key:
+                return _requeue(delivery, now, unknown=True)
+            return _end(delivery, S.FAILED, "unknown_outcome", _unknown_reason(network, exc))
+        except cx.AuthRevoked as exc:
+            account_services.social_account_mark_revoked(account_id=delivery.account_id, reason=str(exc))
+            return _end(delivery, S.FAILED, "auth_revoked", _unknown_reason(network, exc))
+        except cx.ConnectorError as exc:  # ask again at a later sweep
+            logger.warning("delivery %s: could not check the network: %s", delivery_id, exc)
+            Delivery.objects.filter(id=delivery_id, state=S.PUBLISHING).update(claimed_until=now)
+            return "skipped"
+        if found is not None:
+            return _stamp(delivery, found, _("Found on the network after the worker publishing it stopped."))
+        return _requeue(delivery, now, unknown=False)
+
+
+def _requeue(delivery: Delivery, now: datetime, *, unknown: bool) -> str:
+    moved = _transition(
+        delivery,
+        to_state=S.SCHEDULED,
+        detail=_("The worker publishing it stopped before the post was made: it is sent again."),
+        next_attempt_at=now,
+        claimed_until=None,
+        unknown_outcome=unknown,
+    )
+    return "retry" if moved else "skipped"
+
+
+# --- telling the author ----------------------------------------------------------------------------------------
+def delivery_notify_failed(*, delivery_id: int) -> bool:
+    """E-mail the post's author that a delivery failed, and why. Once per failure."""
+    claimed = Delivery.objects.filter(id=delivery_id, state=S.FAILED, failure_notified_at__isnull=True).update(
+        failure_notified_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    delivery = _load(delivery_id)
+    author = delivery.post.author
+    if author is None or not author.email:
+        return False
+    with translation.override(author.language):
+        subject = _("Not published on %(account)s") % {"account": delivery.account}
+        body = render_to_string(
+            "publishing/email/delivery_failed.txt",
+            {"delivery": delivery, "link": f"{settings.SMMS_BASE_URL.rstrip('/')}/publishing/"},
+        )
+    try:
+        send_mail(subject, body, None, [author.email])
+    except Exception:
+        Delivery.objects.filter(id=delivery_id).update(failure_notified_at=None)
+        raise
+    return True

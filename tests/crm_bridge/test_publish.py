@@ -64,4 +64,9 @@ def test_an_unknown_event_is_a_programming_error(personas):
 def test_the_catalogue_labels_every_event_and_offers_all_but_the_test_event_for_subscription():
     assert set(events.EVENTS) >= {"alert.opened", "alert.resolved", "webhook.test"}
     assert all(str(label) for label in events.EVENTS.values())
-    assert [name for name, _label in events.subscribable()] == ["alert.opened", "alert.resolved"]
+    assert [name for name, _label in events.subscribable()] == [
+        "alert.opened",
+        "alert.resolved",
+        "delivery.published",
+        "delivery.failed",
+    ]
