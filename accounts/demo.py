@@ -3,7 +3,7 @@ each network's consent page, pick the brand account, authorize, then choose the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -52,25 +52,33 @@ def connect_demo_accounts(actor: Membership, say: Callable[[str], None]) -> list
     connected: list[SocialAccount] = []
     for platform in CONNECTABLE:
         try:
-            pendings = []
-            for user in _sim_users(platform):
-                if platform == "bluesky":
-                    pending = services.social_connect_password(
-                        actor=actor, platform=platform, identifier=user["handle"], password=user["password"]
-                    )
-                else:
-                    callback = CALLBACK.format(platform=platform)
-                    url, flow = services.social_connect_start(actor=actor, platform=platform, redirect_uri=callback)
-                    back = consent(url, user["id"])
-                    pending = services.social_connect_finish(
-                        actor=actor, flow=flow, code=back["code"], state=back["state"], redirect_uri=callback
-                    )
-                pendings.append(pending)
-            for pending in pendings:
-                ids = [c["remote_id"] for c in selectors.pending_connection_candidates(pending=pending)]
-                connected += services.social_connect_confirm(actor=actor, pending=pending, remote_ids=ids)
+            connected += connect_simulated(actor, platform, _sim_users(platform))
         except Exception as exc:
             say(f"  {platform}: not connected ({exc})")
+    return connected
+
+
+def connect_simulated(actor: Membership, platform: str, users: Iterable[Mapping[str, Any]]) -> list[SocialAccount]:
+    """Connect simulator users (``id``, ``handle``, ``password``) the way a person would: consent for OAuth
+    networks, handle and app password for Bluesky; every account each login offers is confirmed."""
+    pendings = []
+    for user in users:
+        if platform == "bluesky":
+            pending = services.social_connect_password(
+                actor=actor, platform=platform, identifier=user["handle"], password=user["password"]
+            )
+        else:
+            callback = CALLBACK.format(platform=platform)
+            url, flow = services.social_connect_start(actor=actor, platform=platform, redirect_uri=callback)
+            back = consent(url, user["id"])
+            pending = services.social_connect_finish(
+                actor=actor, flow=flow, code=back["code"], state=back["state"], redirect_uri=callback
+            )
+        pendings.append(pending)
+    connected: list[SocialAccount] = []
+    for pending in pendings:
+        ids = [c["remote_id"] for c in selectors.pending_connection_candidates(pending=pending)]
+        connected += services.social_connect_confirm(actor=actor, pending=pending, remote_ids=ids)
     return connected
 
 

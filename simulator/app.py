@@ -159,6 +159,7 @@ class Simulator:
             ("users", ["GET"], self.admin_users),
             ("posts", ["GET"], self.admin_posts),
             ("generate", ["POST"], self.admin_generate),
+            ("brands", ["POST"], self.admin_brands),
             ("traffic", ["GET", "POST", "DELETE"], self.admin_traffic),
             ("scenario", ["POST"], self.admin_scenario),
         ]
@@ -230,6 +231,15 @@ class Simulator:
             if (author is None or p.author_id == author) and (kind is None or p.kind == kind)
         ]
         return json_response({"posts": posts, "count": len(posts)})
+
+    def admin_brands(self, request: Request) -> Response:
+        """``{"platform": "mastodon", "count": 40}``: more brand accounts, for benchmarks at a big brand's scale."""
+        body = self._body(request)
+        api = self.apis.get(str(body.get("platform")))
+        if api is None or api.name in ("facebook", "instagram"):
+            return json_response({"error": "platform must be x, mastodon or bluesky"}, 400)
+        created = api.add_brands(max(0, min(int(body.get("count", 1)), 1000)))
+        return json_response({"users": [{"id": u.id, "handle": u.handle, "password": u.password} for u in created]})
 
     def admin_generate(self, request: Request) -> Response:
         created = self.traffic.generate(**self._body(request))

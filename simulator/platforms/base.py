@@ -84,6 +84,29 @@ class PlatformApi:
     def seed(self) -> None:
         """Create this platform's brand accounts (and whatever they own) in the world."""
 
+    def brand_id(self, index: int) -> str:
+        """The id of the index-th brand account added with ``add_brands``, in the platform's own format."""
+        return f"{self.name}-brand-{index}"
+
+    def add_brands(self, count: int) -> list[SimUser]:
+        """``count`` more brand accounts (a big brand runs 178 of them), each connected the way the seeded
+        ones are: consent for OAuth networks, handle and app password for Bluesky."""
+        with self.world.lock:
+            start = sum(1 for u in self.world.brand_users(self.name) if u.extra.get("added"))
+            return [
+                self.world.add_user(
+                    SimUser(
+                        platform=self.name, id=self.brand_id(start + i), handle=self.brand_handle(start + i),
+                        display_name=f"Lumière {start + i}", followers=1_000 + 37 * (start + i), lang="fr",
+                        is_brand=True, password=f"app-pass-{start + i:04d}", extra={"added": True},
+                    )
+                )
+                for i in range(count)
+            ]  # fmt: skip
+
+    def brand_handle(self, index: int) -> str:
+        return f"lumiere_{index:03d}"
+
     def mention_text(self, target: SimUser) -> str:
         """How an author addresses the brand in a post on this platform."""
         return f"@{target.handle}"

@@ -164,6 +164,12 @@ class BlueskyApi(PlatformApi):
     def person_id(self, index: int) -> str:
         return did_for(f"bluesky-person-{index}")
 
+    def brand_id(self, index: int) -> str:
+        return did_for(f"bluesky-brand-added-{index}")
+
+    def brand_handle(self, index: int) -> str:
+        return f"lumiere-{index:03d}.bsky.social"
+
     def seed(self) -> None:
         for handle, name, followers, lang, password in BRANDS:
             self.world.add_user(

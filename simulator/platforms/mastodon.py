@@ -76,6 +76,9 @@ class MastodonApi(PlatformApi):
     def person_id(self, index: int) -> str:
         return str(110_000_000 + index)
 
+    def brand_id(self, index: int) -> str:
+        return str(109_500_000 + index)
+
     def seed(self) -> None:
         self.world.add_user(
             SimUser(platform="mastodon", id="109000000", handle="maisonlumiere", display_name="Maison Lumière",

@@ -164,6 +164,9 @@ class XApi(PlatformApi):
     def mention_text(self, target: SimUser) -> str:
         return f"@{target.handle}"
 
+    def brand_id(self, index: int) -> str:
+        return str(1_591_000_000_000_000_000 + index)
+
     def seed(self) -> None:
         for user_id, handle, name in (
             ("1590000000000000001", "maisonlumiere", "Maison Lumière"),

@@ -157,3 +157,15 @@ def test_a_revoked_refresh_token_flags_the_account(personas, simulator, celery_e
     assert services.social_account_refresh(account_id=account.id) == "revoked"
     account.refresh_from_db()
     assert account.status == "needs_reconnect"
+
+
+@pytest.mark.parametrize("platform", ["mastodon", "bluesky", "x"])
+def test_a_big_brand_connects_dozens_of_accounts_the_way_a_person_would(personas, simulator, platform):
+    from accounts.demo import connect_simulated
+
+    added = simulator.brands(platform, 12)
+    accounts = connect_simulated(personas.admin, platform, added)
+    assert sorted(a.handle for a in accounts) == sorted(u["handle"] for u in added)
+    assert {a.status for a in accounts} == {"connected"}
+    connector, ref = services.social_account_connector(account=accounts[-1])
+    assert connector.fetch_mentions(ref, None).items == []  # each one's own token works

@@ -49,6 +49,9 @@ class SimAdmin:
     def generate(self, **body: object) -> dict:
         return self._post("generate", body)
 
+    def brands(self, platform: str, count: int) -> list[dict]:
+        return self._post("brands", {"platform": platform, "count": count})["users"]
+
     def revoke(self, **body: object) -> dict:
         return self._post("tokens/revoke", body)
 

@@ -20,9 +20,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.demo import consent
+from accounts.demo import connect_simulated
 from accounts.models import User
 from listening import nlp, services
 from listening.models import Mention, PollCursor
@@ -147,22 +146,8 @@ class Command(BaseCommand):
     def _connect(self, actor: Any, sim: Any) -> list[Any]:
         accounts = []
         for platform in PLATFORMS:
-            for user in sim.world.brand_users(platform):
-                if platform == "bluesky":
-                    pending = account_services.social_connect_password(
-                        actor=actor, platform=platform, identifier=user.handle, password=user.password
-                    )
-                else:
-                    callback = "http://127.0.0.1/callback"
-                    url, flow = account_services.social_connect_start(
-                        actor=actor, platform=platform, redirect_uri=callback
-                    )
-                    back = consent(url, user.id)
-                    pending = account_services.social_connect_finish(
-                        actor=actor, flow=flow, code=back["code"], state=back["state"], redirect_uri=callback
-                    )
-                ids = [c["remote_id"] for c in account_selectors.pending_connection_candidates(pending=pending)]
-                accounts += account_services.social_connect_confirm(actor=actor, pending=pending, remote_ids=ids)
+            users = [{"id": u.id, "handle": u.handle, "password": u.password} for u in sim.world.brand_users(platform)]
+            accounts += connect_simulated(actor, platform, users)
         return accounts
 
     def _start_worker(self, concurrency: int, simulator_url: str) -> subprocess.Popen[bytes]:
