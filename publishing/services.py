@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 
 from accounts import services as account_services
 from accounts.models import Membership, Platform, SocialAccount, SocialAccountStatus, User
-from accounts.platforms import capabilities, connector_for
+from accounts.platforms import CONNECTABLE, capabilities, connector_for
 from accounts.roles import Perm, role_allows
 from accounts.services import require
 from crm_bridge.services import event_publish
@@ -127,6 +127,10 @@ def _variant_values(platform: str, value: str | Mapping[str, str]) -> tuple[str,
 def _text_problem(platform: str, text: str, link: str, instance: str | None) -> str | None:
     """Why ``platform`` would refuse this text, in words for the author; None when it fits."""
     network = Platform(platform).label
+    if platform not in CONNECTABLE or not capabilities(platform).publish:
+        return _("SMMS cannot publish on %(network)s yet.") % {"network": network}
+    if not capabilities(platform).text_only_posts:
+        return _("%(network)s posts need an image or a video, which SMMS cannot attach yet.") % {"network": network}
     if not text.strip() and not link:
         return _("The %(network)s version has no text.") % {"network": network}
     check = connector_for(platform, instance=instance).validate_text(posted_text(text, link))

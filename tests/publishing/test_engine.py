@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import SocialAccount
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
-from publishing import services
+from publishing import services, tasks
 from publishing.models import Delivery
 from smms.connectors.types import Draft
 from tests.accounts.test_connections import connect_mastodon, connect_x
@@ -39,6 +39,20 @@ def test_a_scheduled_mastodon_post_is_published_once_with_its_remote_id(personas
     assert post["extra"]["idempotency_key"] == str(delivery.idempotency_key)
     assert trail(delivery)[-2:] == [("scheduled", "publishing"), ("publishing", "published")]
     assert services.deliveries_due() == []
+
+
+def test_the_dispatcher_queues_due_deliveries_once(personas, simulator, celery_eager):
+    account = connect_mastodon(personas)
+    delivery = schedule(personas, account, "Dispatched by beat")
+    later = schedule(personas, account, "Not yet", at=timezone.now() + timedelta(hours=1))
+
+    assert tasks.deliveries_dispatch() == 1
+    assert tasks.deliveries_dispatch() == 0
+
+    delivery.refresh_from_db()
+    later.refresh_from_db()
+    assert (delivery.state, later.state) == ("published", "scheduled")
+    assert len(made(simulator, "mastodon", "Dispatched by beat")) == 1
 
 
 def test_the_organizations_webhooks_hear_of_the_published_delivery(personas, simulator):
