@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install messages lint typecheck migrate demo clean help bench-ingest bench-fire
+.PHONY: run test install messages lint typecheck migrate demo clean help bench-db bench-ingest bench-fire bench-publish chaos-publish
 
 help:
 	@echo "make run    start the platform simulator, dashboard, Celery worker and beat, with demo data, on http://127.0.0.1:$(PORT)/"
@@ -50,15 +50,24 @@ test: messages lint typecheck
 clean:
 	rm -rf $(VENV) var
 
-# Ingestion throughput with real Celery workers on PostgreSQL and Redis (figures go to the README).
+# Benchmarks run on a fresh `smms_bench` database on the local PostgreSQL (figures go to the README).
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/smms_bench
-bench-ingest: messages
+bench-db: messages
 	$(PY) -c "import psycopg2; c = psycopg2.connect('dbname=postgres user=postgres host=127.0.0.1'); c.autocommit = True; cur = c.cursor(); cur.execute('DROP DATABASE IF EXISTS smms_bench'); cur.execute('CREATE DATABASE smms_bench')"
 	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate -v0
+
+# Ingestion throughput with real Celery workers on PostgreSQL and Redis.
+bench-ingest: bench-db
 	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_ingest $(BENCH_ARGS)
 
 # Fire alerts: latency after a scripted burst and false alarms per simulated calm day (controlled clock).
-bench-fire: messages
-	$(PY) -c "import psycopg2; c = psycopg2.connect('dbname=postgres user=postgres host=127.0.0.1'); c.autocommit = True; cur = c.cursor(); cur.execute('DROP DATABASE IF EXISTS smms_bench'); cur.execute('CREATE DATABASE smms_bench')"
-	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate -v0
+bench-fire: bench-db
 	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_fire $(BENCH_ARGS)
+
+# Publishing: 10,000 posts on 178 accounts due at once, real workers; then the same under faults, SIGKILLs and a
+# Redis restart, compared with the simulator's record (0 duplicates and 0 lost, or the command fails).
+bench-publish: bench-db
+	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_publish $(BENCH_ARGS)
+
+chaos-publish: bench-db
+	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_publish --chaos $(BENCH_ARGS)

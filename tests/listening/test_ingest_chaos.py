@@ -3,39 +3,20 @@ none twice: checked against the simulator's record of what it served."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import time
 
 import pytest
-import redis
 from django.db import connection
 
 from listening.models import Mention, PollCursor
 from listening.services import account_poll, poll_cursors_ensure
 from listening.tasks import account_poll as account_poll_task
 from smms.celery import app
+from smms.lib.bench import restart_redis
 from tests.accounts.test_connections import connect_mastodon
 from tests.subprocesses import project_env, start_worker, stop
-
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
-               "--appendonly", "no"]  # fmt: skip
-
-
-def restart_redis(url: str) -> None:
-    client = redis.Redis.from_url(url)
-    with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it goes
-        client.shutdown(nosave=True)
-    subprocess.run(REDIS_START, check=True, capture_output=True)
-    for _ in range(50):
-        try:
-            if client.ping():
-                return
-        except redis.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError("Redis did not come back")
 
 
 @pytest.mark.worker

@@ -10,10 +10,7 @@ and sentiment scorer alone is measured on the same texts. Run it with `make benc
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,40 +22,11 @@ from accounts.demo import connect_simulated
 from accounts.models import User
 from listening import nlp, services
 from listening.models import Mention, PollCursor
+from smms.lib import bench
 
 # X serves only the 800 most recent mentions (a real limit the simulator keeps), so a backlog generated all
 # at once would be partly out of reach there: the bulk benchmark uses Mastodon and Bluesky.
 PLATFORMS = ("mastodon", "bluesky")
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy_seconds() -> float:
-    """CPU time all cores spent on anything but idling and waiting, since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_mb(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1]) / 1024
-        except OSError:
-            continue
-    return total
 
 
 class Command(BaseCommand):
@@ -105,12 +73,17 @@ class Command(BaseCommand):
                     nlp.score(text, lang)
                 scorer = len(texts) / (time.perf_counter() - started)
 
-                worker = self._start_worker(options["workers"], base)
+                worker = bench.start_worker(
+                    queues="polling",
+                    concurrency=options["workers"],
+                    env={"SMMS_SIMULATOR_URL": base, "SMMS_POLL_INTERVAL": "0"},
+                )
                 time.sleep(3)  # let the workers boot and load the models before the clock starts
                 from listening.tasks import account_poll
 
                 started = time.perf_counter()
-                cpu_before = (_cpu_seconds(self._worker_pids(worker)), time.process_time(), _machine_busy_seconds())
+                pids = bench.process_tree(worker)
+                cpu_before = (bench.cpu_seconds(pids), time.process_time(), bench.machine_busy_seconds())
                 stored = last_report = 0
                 while stored < total and time.perf_counter() - started < 900:
                     for cursor_id in services.polls_due():
@@ -121,10 +94,10 @@ class Command(BaseCommand):
                         last_report = time.perf_counter()
                         self.stdout.write(f"  {stored}/{total} stored after {last_report - started:.0f} s")
                 elapsed = time.perf_counter() - started
-                workers_cpu = _cpu_seconds(self._worker_pids(worker)) - cpu_before[0]
+                workers_cpu = bench.cpu_seconds(bench.process_tree(worker)) - cpu_before[0]
                 simulator_cpu = time.process_time() - cpu_before[1]
-                machine_cpu = _machine_busy_seconds() - cpu_before[2]
-                peak = _peak_rss_mb(self._worker_pids(worker))
+                machine_cpu = bench.machine_busy_seconds() - cpu_before[2]
+                peak = bench.peak_rss_mb(bench.process_tree(worker))
                 self.stdout.write(self.style.SUCCESS(
                     f"{stored} mentions in {elapsed:.1f} s: {stored / elapsed:,.0f} mentions/s end to end "
                     f"({options['workers']} worker processes, {connection.vendor}, {os.cpu_count()} cores); "
@@ -139,8 +112,7 @@ class Command(BaseCommand):
                 )
             finally:
                 if worker is not None:
-                    worker.terminate()
-                    worker.wait(timeout=30)
+                    bench.stop(worker)
                 org.delete()
 
     def _connect(self, actor: Any, sim: Any) -> list[Any]:
@@ -149,27 +121,3 @@ class Command(BaseCommand):
             users = [{"id": u.id, "handle": u.handle, "password": u.password} for u in sim.world.brand_users(platform)]
             accounts += connect_simulated(actor, platform, users)
         return accounts
-
-    def _start_worker(self, concurrency: int, simulator_url: str) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "smms.settings.test"),
-            "SMMS_SIMULATOR_URL": simulator_url,
-            "SMMS_POLL_INTERVAL": "0",
-            "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
-        }
-        celery = str(Path(sys.executable).parent / "celery")
-        return subprocess.Popen(  # noqa: S603
-            [celery, "-A", "smms", "worker", "-Q", "polling", "--pool", "prefork", "--concurrency",
-             str(concurrency), "--loglevel", os.environ.get("BENCH_LOGLEVEL", "WARNING"), "--without-mingle",
-             "--without-gossip"],
-            env=env, cwd=settings.BASE_DIR,
-        )  # fmt: skip
-
-    @staticmethod
-    def _worker_pids(worker: subprocess.Popen[bytes]) -> list[int]:
-        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
-        pids = [worker.pid]
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        return pids
