@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.demo import connect_simulated
 from accounts.models import SocialAccount
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
 from publishing import services, tasks
@@ -95,6 +96,19 @@ def test_on_a_network_without_idempotency_a_lost_answer_is_found_before_any_rese
     delivery.refresh_from_db()
     assert (delivery.state, delivery.remote_id, delivery.unknown_outcome) == ("published", post["id"], False)
     assert "answer was lost" in delivery.events.last().detail
+
+
+def test_on_bluesky_a_lost_answer_is_found_before_any_resend(personas, simulator, lost_answer):
+    [account] = connect_simulated(personas.admin, "bluesky", simulator.users("bluesky")[:1])
+    delivery = schedule(personas, account, "Did this reach Bluesky?")
+    simulator.faults(lost_answer("bluesky", "createRecord$", mode="reset"))
+
+    assert services.delivery_publish(delivery_id=delivery.id) == "published"
+
+    assert fired(simulator) == {"lost": 1}
+    [post] = made(simulator, "bluesky", "Did this reach Bluesky?")
+    delivery.refresh_from_db()
+    assert delivery.remote_id.endswith(post["id"].rsplit("/", 1)[-1])
 
 
 def test_a_lost_answer_that_cannot_be_checked_is_checked_before_the_next_attempt(personas, simulator, lost_answer):
