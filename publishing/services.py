@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import random
+import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -458,9 +459,7 @@ def _too_late(delivery: Delivery, now: datetime) -> str | None:
     ) % {"due": due.strftime("%Y-%m-%d %H:%M %Z"), "minutes": int(cutoff.total_seconds() // 60)}
 
 
-def _zone(name: str) -> Any:
-    import zoneinfo
-
+def _zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -493,6 +492,9 @@ def _after_error(delivery: Delivery, exc: cx.ConnectorError, connector: Connecto
             if capabilities(account.platform).idempotency_key:  # sending again with the same key is safe
                 return _retry(delivery, exc)
             return _end(delivery, S.FAILED, "unknown_outcome", _unknown_reason(network, exc))
+        except cx.AuthRevoked as check_exc:
+            account_services.social_account_mark_revoked(account_id=account.id, reason=str(check_exc))
+            return _end(delivery, S.FAILED, "auth_revoked", _unknown_reason(network, check_exc))
         except cx.ConnectorError as check_exc:  # cannot ask now: the next attempt asks before sending
             logger.warning("delivery %s: could not check the network: %s", delivery.id, check_exc)
             return _retry(delivery, exc)

@@ -235,6 +235,18 @@ def test_a_revoked_token_fails_with_a_reason_and_the_author_is_emailed(
     assert made(simulator, "mastodon", "Nobody will read this") == []
 
 
+def test_a_post_the_network_refuses_fails_with_the_networks_words(personas, simulator):
+    account = connect_mastodon(personas)
+    delivery = schedule(personas, account, "Refused at the door")
+    simulator.faults({"kind": "error", "status": 422, "platform": "mastodon", "methods": ["POST"], "count": 1})
+
+    assert services.delivery_publish(delivery_id=delivery.id) == "failed"
+    delivery.refresh_from_db()
+    assert delivery.error_code == "rejected"
+    assert delivery.last_error.startswith("Mastodon refused the post: ")
+    assert delivery.attempts == 1
+
+
 def test_the_author_is_emailed_once_per_failure(personas, simulator, celery_eager):
     account = connect_mastodon(personas)
     delivery = schedule(personas, account, "Once is enough")
