@@ -4,6 +4,10 @@ and the conversion of a SocialAccount into the AccountRef a connector acts with.
 
 from __future__ import annotations
 
+import http.cookiejar
+import threading
+
+import requests
 from django.conf import settings
 
 from smms.connectors import get_connector
@@ -49,7 +53,22 @@ def connector_for(platform: str, *, instance: str | None = None, on_tokens: Toke
         timeout=settings.SMMS_CONNECTOR_TIMEOUT,
         overrides=overrides,
     )
-    return get_connector(platform, config, on_tokens=on_tokens)
+    return get_connector(platform, config, on_tokens=on_tokens, session=_session(platform))
+
+
+_sessions = threading.local()
+
+
+def _session(platform: str) -> requests.Session:
+    """One HTTP session per network and thread, so connections are reused from one call to the next (a worker
+    publishing thousands of posts opens a handful of connections, not thousands). It keeps no cookies:
+    nothing of one account's calls can reach another's."""
+    sessions: dict[str, requests.Session] = _sessions.__dict__.setdefault("by_platform", {})
+    if platform not in sessions:
+        session = requests.Session()
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        sessions[platform] = session
+    return sessions[platform]
 
 
 def capabilities(platform: str) -> Capabilities:

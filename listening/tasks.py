@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from celery.signals import worker_init
 
 from . import nlp, services
 
+logger = logging.getLogger(__name__)
+
 
 @worker_init.connect
-def _load_models(**kwargs: object) -> None:
-    """Load the language and sentiment models in the worker's main process, before the pool forks: the
-    children share them instead of each loading its own during its first poll."""
-    nlp.warm_up()
+def _load_models(sender: object = None, **kwargs: object) -> None:
+    """Load the language and sentiment models in the main process of a worker that polls, before the pool
+    forks: the children share them instead of each loading its own during its first poll."""
+    consumed = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
+    names = set(getattr(consumed, "consume_from", None) or {})
+    if not names or "polling" in names:  # no -Q: the worker takes every queue
+        logger.info("loading the language and sentiment models")
+        nlp.warm_up()
 
 
 @shared_task(name="listening.tasks.polls_dispatch")

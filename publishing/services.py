@@ -632,10 +632,12 @@ def _transition(delivery: Delivery, *, to_state: str, detail: str = "", **fields
         if not changed:
             return False
         DeliveryEvent.objects.create(delivery_id=delivery.id, from_state=S.PUBLISHING, to_state=to_state, detail=detail)
+        delivery.state = to_state
+        for name, value in fields.items():  # the row as the UPDATE left it, without reading it back
+            setattr(delivery, name, value)
         if to_state in (S.PUBLISHED, S.FAILED):
-            fresh = _load(delivery.id)
             event_publish(
-                organization_id=fresh.post.organization_id, event=f"delivery.{to_state}", data=_event_data(fresh)
+                organization_id=delivery.post.organization_id, event=f"delivery.{to_state}", data=_event_data(delivery)
             )
         if to_state == S.FAILED:
             from .tasks import delivery_notify_failed

@@ -542,9 +542,8 @@ class XApi(PlatformApi):
                     403, "forbidden", "You attempted to reply to a Tweet that is deleted or not visible to you."
                 )
         with self.world.lock:
-            if text and any(
-                p.author_id == user.id and p.text == text and not p.deleted for p in self.world.iter_posts(self.name)
-            ):
+            own = self.world.matching(self.name, f"author:{user.id}", lambda p: p.author_id == user.id)
+            if text and any(p.text == text and not p.deleted for p in own):
                 raise self.fail(403, "duplicate", "You are not allowed to create a Tweet with duplicate content.")
             post = SimPost(
                 platform=self.name,

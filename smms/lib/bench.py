@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 
 REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
                "--appendonly", "no"]  # fmt: skip
@@ -23,7 +24,8 @@ def start_worker(
     full = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "smms.settings.test"),
-        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
         **env,
     }
     celery = str(Path(sys.executable).parent / "celery")
@@ -33,6 +35,15 @@ def start_worker(
          "--hostname", f"{name}-{time.monotonic_ns()}@%h"],
         env=full, cwd=settings.BASE_DIR,
     )  # fmt: skip
+
+
+def database_url() -> str:
+    """The URL of the database this process uses (a test database included), for the workers it starts."""
+    from urllib.parse import quote
+
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def stop(worker: subprocess.Popen[bytes]) -> None:
