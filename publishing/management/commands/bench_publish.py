@@ -64,7 +64,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--posts", type=int, default=10_000)
         parser.add_argument("--accounts", type=int, default=178)
-        parser.add_argument("--workers", type=int, default=2, help="worker processes")
+        parser.add_argument("--workers", type=int, default=1, help="worker processes")
         parser.add_argument("--concurrency", type=int, default=4, help="prefork children per worker")
         parser.add_argument("--chaos", action="store_true")
         parser.add_argument("--seed", type=int, default=5)
@@ -172,7 +172,7 @@ class Command(BaseCommand):
     def _run(self, org: Any, deliveries: list[int], workers: list[Any], env: dict[str, str], options: dict[str, Any],
              rng: random.Random) -> None:  # fmt: skip
         from publishing import services
-        from publishing.tasks import delivery_publish
+        from publishing.tasks import BATCH, deliveries_publish
 
         open_states = (DeliveryState.SCHEDULED, DeliveryState.PUBLISHING)
         chaos = options["chaos"]
@@ -184,8 +184,9 @@ class Command(BaseCommand):
         while remaining and time.perf_counter() - started < options["timeout"]:
             now = time.perf_counter()
             try:
-                for delivery_id in services.deliveries_due(limit=2000):
-                    delivery_publish.delay(delivery_id)
+                due = services.deliveries_due(limit=2000)
+                for start in range(0, len(due), BATCH):  # as beat's deliveries_dispatch does
+                    deliveries_publish.delay(due[start : start + BATCH])
             except Exception as exc:  # the broker is restarting: beat would simply try at its next tick
                 self.stdout.write(f"  dispatch: {type(exc).__name__}: {exc}")
             if now - last_recover > (3 if chaos else 30):
