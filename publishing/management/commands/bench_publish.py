@@ -111,10 +111,11 @@ class Command(BaseCommand):
                 workers_cpu = self._workers_cpu(workers) - cpu[0]
                 own_cpu = time.process_time() - cpu[1]
                 rest = bench.machine_busy_seconds() - cpu[2] - workers_cpu - own_cpu
-                self.stdout.write(
-                    f"CPU seconds: workers {workers_cpu:.1f}, simulator and dispatcher {own_cpu:.1f}, the rest "
-                    f"(PostgreSQL, Redis, system) {max(rest, 0):.1f}, of {elapsed * (os.cpu_count() or 1):.1f}"
-                )
+                if not options["chaos"]:  # killed workers take their CPU counts with them
+                    self.stdout.write(
+                        f"CPU seconds: workers {workers_cpu:.1f}, simulator and dispatcher {own_cpu:.1f}, the rest "
+                        f"(PostgreSQL, Redis, system) {max(rest, 0):.1f}, of {elapsed * (os.cpu_count() or 1):.1f}"
+                    )
                 sim.faults.replace([])
                 verdict = self._verdict(org, sim, deliveries)
                 self._report(verdict, elapsed, options)
