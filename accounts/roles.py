@@ -76,6 +76,8 @@ class Scope(StrEnum):
     MEMBERS_WRITE = "members:write"
     LISTENING_READ = "listening:read"
     LISTENING_WRITE = "listening:write"
+    PUBLISHING_READ = "publishing:read"
+    PUBLISHING_WRITE = "publishing:write"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
 
@@ -87,6 +89,8 @@ SCOPE_LABELS = {
     Scope.MEMBERS_WRITE: _("Change members"),
     Scope.LISTENING_READ: _("Read topics and mentions"),
     Scope.LISTENING_WRITE: _("Change topics"),
+    Scope.PUBLISHING_READ: _("Read campaigns, posts and their deliveries"),
+    Scope.PUBLISHING_WRITE: _("Compose, approve, schedule and cancel posts; change campaigns"),
     Scope.WEBHOOKS_READ: _("Read webhook endpoints and their deliveries"),
     Scope.WEBHOOKS_WRITE: _("Change webhook endpoints, rotate their secrets, send test events"),
 }

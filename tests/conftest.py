@@ -22,6 +22,8 @@ from accounts.models import Membership, Organization, PendingConnection
 from accounts.roles import Role
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
 from listening.models import Alert, Mention, MentionExport, Topic
+from publishing import services as publishing_services
+from publishing.models import Delivery
 from tests.factories import (
     AccountGroupFactory,
     MembershipFactory,
@@ -159,7 +161,12 @@ def org_objects(personas):
             organization=org, url=f"https://{org.slug}.example/hook", secret="whsec_test", events=["alert.opened"]
         )
         delivery = WebhookDelivery.objects.create(endpoint=webhook, event="alert.opened", payload={"n": 1})
+        campaign = publishing_services.campaign_save(actor=membership, name="Spring")
+        post = publishing_services.post_create(actor=membership, text="Hello", accounts=[account], campaign=campaign)
         return {
+            "campaign": campaign,
+            "post": post,
+            "post_delivery": Delivery.objects.get(post=post),
             "webhook": webhook,
             "delivery": delivery,
             "topic": topic,

@@ -49,6 +49,14 @@ ID_URLS = {
     "webhook-deliveries": ("get", {"pk": "webhook"}),
     "webhook-rotate-secret": ("post", {"pk": "webhook"}),
     "webhook-test": ("post", {"pk": "webhook"}),
+    "campaign-detail": ("get", {"pk": "campaign"}),
+    "post-detail": ("get", {"pk": "post"}),
+    "post-submit": ("post", {"pk": "post"}),
+    "post-approve": ("post", {"pk": "post"}),
+    "post-send-back": ("post", {"pk": "post"}),
+    "post-schedule": ("post", {"pk": "post"}),
+    "post-cancel": ("post", {"pk": "post"}),
+    "delivery-detail": ("get", {"pk": "post_delivery"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

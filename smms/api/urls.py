@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import views as account_views
 from crm_bridge.api import views as crm_views
 from listening.api import views as listening_views
+from publishing.api import views as publishing_views
 
 router = SimpleRouter()
 router.register("social-accounts", account_views.SocialAccountViewSet, basename="social-account")
@@ -12,6 +13,9 @@ router.register("account-groups", account_views.AccountGroupViewSet, basename="a
 router.register("members", account_views.MemberViewSet, basename="member")
 router.register("topics", listening_views.TopicViewSet, basename="topic")
 router.register("mentions", listening_views.MentionViewSet, basename="mention")
+router.register("campaigns", publishing_views.CampaignViewSet, basename="campaign")
+router.register("posts", publishing_views.PostViewSet, basename="post")
+router.register("deliveries", publishing_views.DeliveryViewSet, basename="delivery")
 router.register("webhooks", crm_views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = router.urls

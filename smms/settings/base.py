@@ -246,6 +246,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One name for a choice set that several fields share (a delivery's state, an event's from and to states).
+    "ENUM_NAME_OVERRIDES": {"DeliveryStateEnum": "publishing.models.DeliveryState"},
 }
 
 LOGGING = {

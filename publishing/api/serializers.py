@@ -1,0 +1,146 @@
+"""Explicit input and output serializers of the publishing API."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rest_framework import serializers
+
+from accounts.models import SocialAccount
+from publishing.models import Campaign, Delivery, DeliveryEvent, DeliveryState, Post, PostStatus, PostVariant
+
+
+class CampaignOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    owner = serializers.EmailField(source="owner.email", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "goal", "starts_on", "ends_on", "utm_campaign", "owner", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CampaignInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField(max_length=120)
+    goal = serializers.CharField(allow_blank=True, required=False, default="")
+    starts_on = serializers.DateField(required=False, allow_null=True, default=None)
+    ends_on = serializers.DateField(required=False, allow_null=True, default=None)
+    utm_campaign = serializers.CharField(
+        max_length=80, allow_blank=True, required=False, default="", help_text="Defaults to the name, slugified."
+    )
+
+
+class AccountRefSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = SocialAccount
+        fields = ["id", "platform", "handle"]
+        read_only_fields = fields
+
+
+class DeliveryOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    account = AccountRefSerializer(read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id", "post", "account", "state", "due_at", "next_attempt_at", "attempts", "remote_id", "remote_url",
+            "published_at", "last_error", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DeliveryEventOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    actor = serializers.EmailField(
+        source="actor.email", read_only=True, allow_null=True, default=None, help_text="None for the engine."
+    )
+
+    class Meta:
+        model = DeliveryEvent
+        fields = ["at", "from_state", "to_state", "actor", "detail"]
+        read_only_fields = fields
+
+
+class DeliveryDetailOutputSerializer(DeliveryOutputSerializer):
+    events = DeliveryEventOutputSerializer(many=True, read_only=True, help_text="The audit trail, oldest first.")
+
+    class Meta(DeliveryOutputSerializer.Meta):
+        fields = [*DeliveryOutputSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class LookupFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Query parameters of a list, each narrowing it with the ORM lookup ``lookups`` names."""
+
+    lookups: ClassVar[dict[str, str]]
+
+
+class DeliveryFilterSerializer(LookupFilterSerializer):
+    lookups: ClassVar = {"state": "state", "post": "post_id", "account": "account_id"}
+
+    state = serializers.ChoiceField(choices=DeliveryState.choices, required=False)
+    post = serializers.IntegerField(required=False)
+    account = serializers.IntegerField(required=False)
+
+
+class PostVariantOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = PostVariant
+        fields = ["platform", "text", "link"]
+        read_only_fields = fields
+
+
+class PostOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True, default=None)
+    variants = PostVariantOutputSerializer(many=True, read_only=True)
+    deliveries = DeliveryOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Post
+        fields = [
+            "id", "text", "status", "campaign", "author", "scheduled_at", "variants", "deliveries", "created_at",
+            "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class VariantInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    text = serializers.CharField(allow_blank=True, required=False, default="")
+    link = serializers.URLField(max_length=1000, allow_blank=True, required=False, default="")
+
+
+class PostInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    text = serializers.CharField()
+    account_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    variants = serializers.DictField(
+        child=VariantInputSerializer(),
+        required=False,
+        default=dict,
+        help_text='The text (and link) a network\'s accounts get instead of `text`: {"x": {"text": "…"}}.',
+    )
+    campaign_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class PostFilterSerializer(LookupFilterSerializer):
+    lookups: ClassVar = {
+        "status": "status",
+        "campaign": "campaign_id",
+        "account": "deliveries__account_id",  # one delivery per post and account: no duplicate rows
+        "scheduled_after": "scheduled_at__gte",
+        "scheduled_before": "scheduled_at__lt",
+    }
+
+    status = serializers.ChoiceField(choices=PostStatus.choices, required=False)
+    campaign = serializers.IntegerField(required=False)
+    account = serializers.IntegerField(required=False, help_text="Posts with a delivery to this account.")
+    scheduled_after = serializers.DateTimeField(required=False)
+    scheduled_before = serializers.DateTimeField(required=False)
+
+
+class SendBackInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    comment = serializers.CharField(allow_blank=True, help_text="What the author should change.")
+
+
+class ScheduleInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="Defaults to the post's planned time."
+    )

@@ -1,0 +1,216 @@
+"""Publishing API: campaigns (CRUD), posts with their approval workflow, and deliveries with their audit trail.
+
+Every change goes through publishing.services, which decide who may do what: a community manager asking to
+approve gets the services' 403, a post in the wrong state their 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import selectors as account_selectors
+from accounts.models import Membership, Organization, SocialAccount
+from accounts.roles import Perm
+from accounts.services import require
+from publishing import selectors, services
+from publishing.models import Campaign, Delivery, DeliveryEvent, Post
+from smms.api.base import OrgScopedViewSet
+from smms.errors import Conflict, ValidationFailed
+
+from .serializers import (
+    CampaignInputSerializer,
+    CampaignOutputSerializer,
+    DeliveryDetailOutputSerializer,
+    DeliveryFilterSerializer,
+    DeliveryOutputSerializer,
+    LookupFilterSerializer,
+    PostFilterSerializer,
+    PostInputSerializer,
+    PostOutputSerializer,
+    ScheduleInputSerializer,
+    SendBackInputSerializer,
+)
+
+
+def _filtered(queryset: QuerySet[Any], filter_class: type[LookupFilterSerializer], request: Request) -> QuerySet[Any]:
+    """The list narrowed by its query parameters, validated: a malformed one is a 400, not an ignored filter."""
+    params = filter_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return queryset.filter(**{filter_class.lookups[name]: value for name, value in params.validated_data.items()})
+
+
+def _campaign_delete(*, campaign: Campaign, actor: Membership) -> None:
+    """Delete a campaign no post uses. Locking the row waits for a post being created with it (its foreign key
+    holds a share lock), so the check cannot miss one."""
+    require(actor, Perm.APPROVE_POSTS)
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(id=campaign.id, organization_id=actor.organization_id)
+        if locked.posts.exists():
+            raise Conflict(_("Posts belong to this campaign: move or delete them before deleting it."))
+        locked.delete()
+
+
+class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet):
+    """Campaigns group posts and tag their links with a UTM campaign."""
+
+    scope_area = "publishing"
+    write_perm = Perm.APPROVE_POSTS
+    queryset = Campaign.objects.none()
+    serializer_class = CampaignOutputSerializer
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[Campaign]:  # type: ignore[override]
+        return Campaign.objects.filter(organization=org).select_related("owner")
+
+    @extend_schema(request=CampaignInputSerializer, responses={201: CampaignOutputSerializer})
+    def create(self, request: Request) -> Response:
+        data = CampaignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = services.campaign_save(actor=self.actor, **data.validated_data)
+        return Response(CampaignOutputSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CampaignInputSerializer, responses=CampaignOutputSerializer)
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        campaign = self.get_object()
+        data = CampaignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = services.campaign_save(
+            actor=self.actor, campaign=campaign, owner=campaign.owner, **data.validated_data
+        )
+        return Response(CampaignOutputSerializer(campaign).data)
+
+    @extend_schema(responses={204: None, 409: None})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        _campaign_delete(campaign=self.get_object(), actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Posts: composed for accounts (one delivery each), sent for approval, approved or sent back, scheduled,
+    cancelled."""
+
+    scope_area = "publishing"
+    write_perm = Perm.COMPOSE_POSTS
+    queryset = Post.objects.none()
+    serializer_class = PostOutputSerializer
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[Post]:  # type: ignore[override]
+        return (
+            Post.objects.filter(organization=org)
+            .select_related("author")
+            .prefetch_related(
+                "variants", Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id"))
+            )
+        )
+
+    @extend_schema(parameters=[PostFilterSerializer], responses=PostOutputSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(_filtered(self.get_queryset(), PostFilterSerializer, request))
+        return self.get_paginated_response(PostOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
+    def create(self, request: Request) -> Response:
+        data = PostInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        post = services.post_create(
+            actor=self.actor,
+            text=data.validated_data["text"],
+            accounts=self._accounts(data.validated_data["account_ids"]),
+            variants=data.validated_data["variants"],
+            scheduled_at=data.validated_data["scheduled_at"],
+            campaign=self._campaign(data.validated_data["campaign_id"]),
+        )
+        return self._answer(post, status.HTTP_201_CREATED)
+
+    def _accounts(self, ids: Sequence[int]) -> Sequence[SocialAccount]:
+        accounts = list(account_selectors.social_account_list(org=self.org).filter(id__in=ids))
+        if len(accounts) != len(set(ids)):  # another organization's, or none at all: the same answer
+            raise ValidationFailed(_("Some accounts are not in this organization."), field="accounts")
+        return accounts
+
+    def _campaign(self, campaign_id: int | None) -> Campaign | None:
+        if campaign_id is None:
+            return None
+        campaign = Campaign.objects.filter(organization=self.org, id=campaign_id).first()
+        if campaign is None:
+            raise ValidationFailed(_("This campaign is not in this organization."), field="campaign")
+        return campaign
+
+    def _answer(self, post: Post, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.scoped_queryset(self.org).get(id=post.id)  # with its variants and deliveries, in three queries
+        return Response(PostOutputSerializer(fresh).data, status=code)
+
+    def _change(
+        self,
+        service: Callable[..., Post],
+        data_class: type[serializers.Serializer] | None = None,  # type: ignore[type-arg]
+    ) -> Response:
+        """Call ``service`` on the post, with the request's fields validated by ``data_class`` (named as the
+        service's arguments). Another organization's post is a 404 before its input is even read."""
+        post = self.get_object()
+        fields: dict[str, Any] = {}
+        if data_class is not None:
+            data = data_class(data=self.request.data)
+            data.is_valid(raise_exception=True)
+            fields = dict(data.validated_data)
+        return self._answer(service(post=post, actor=self.actor, **fields))
+
+    @extend_schema(request=None, responses=PostOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        return self._change(services.post_submit)
+
+    @extend_schema(request=None, responses=PostOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve a post awaiting approval; with a planned time still ahead it is scheduled at once."""
+        return self._change(services.post_approve)
+
+    @extend_schema(request=SendBackInputSerializer, responses=PostOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request: Request, pk: str | None = None) -> Response:
+        return self._change(services.post_send_back, SendBackInputSerializer)
+
+    @extend_schema(request=ScheduleInputSerializer, responses=PostOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def schedule(self, request: Request, pk: str | None = None) -> Response:
+        return self._change(services.post_schedule, ScheduleInputSerializer)
+
+    @extend_schema(request=None, responses=PostOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        return self._change(services.post_cancel)
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Deliveries: one post on one account, as the engine publishes it. Read-only."""
+
+    scope_area = "publishing"
+    write_perm = Perm.COMPOSE_POSTS
+    queryset = Delivery.objects.none()
+    serializer_class = DeliveryOutputSerializer
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[Delivery]:  # type: ignore[override]
+        deliveries = selectors.delivery_list(org=org)
+        if self.action == "retrieve":
+            trail = DeliveryEvent.objects.select_related("actor").order_by("at", "id")
+            deliveries = deliveries.prefetch_related(Prefetch("events", trail))
+        return deliveries
+
+    @extend_schema(parameters=[DeliveryFilterSerializer], responses=DeliveryOutputSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(_filtered(self.get_queryset(), DeliveryFilterSerializer, request))
+        return self.get_paginated_response(DeliveryOutputSerializer(page, many=True).data)
+
+    @extend_schema(responses=DeliveryDetailOutputSerializer)
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return Response(DeliveryDetailOutputSerializer(self.get_object()).data)
