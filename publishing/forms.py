@@ -1,1 +1,109 @@
-"""Forms of publishing."""
+"""Forms of publishing: they parse what the pages send; every rule is in services.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Platform, SocialAccount
+
+from .models import Campaign, PostStatus
+
+DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ComposeForm(forms.Form):
+    """The composer. Accounts and campaigns come from the organization (the view passes them); one text and
+    link field per network of those accounts holds that network's variant, empty meaning the main text."""
+
+    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 5}))
+    accounts = forms.MultipleChoiceField(label=_("Accounts"), widget=forms.CheckboxSelectMultiple)
+    campaign = forms.ChoiceField(label=_("Campaign"), required=False)
+    scheduled_at = forms.DateTimeField(
+        label=_("Schedule at"),
+        required=False,
+        widget=DATETIME_LOCAL,
+        help_text=_("In your time zone."),
+    )
+
+    def __init__(
+        self, *args: Any, accounts: Iterable[SocialAccount], campaigns: Iterable[Campaign], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.account_by_id = {str(account.id): account for account in accounts}
+        self.campaign_by_id = {str(campaign.id): campaign for campaign in campaigns}
+        cast(forms.ChoiceField, self.fields["accounts"]).choices = [
+            (key, str(a)) for key, a in self.account_by_id.items()
+        ]
+        cast(forms.ChoiceField, self.fields["campaign"]).choices = [
+            ("", _("None")),
+            *((k, c.name) for k, c in self.campaign_by_id.items()),
+        ]
+        self.platforms = sorted({account.platform for account in self.account_by_id.values()})
+        for platform in self.platforms:
+            network = Platform(platform).label
+            self.fields[f"variant_{platform}_text"] = forms.CharField(
+                label=_("Text for %(network)s") % {"network": network},
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Same as the main text")}),
+            )
+            self.fields[f"variant_{platform}_link"] = forms.URLField(
+                label=_("Link for %(network)s") % {"network": network}, required=False, assume_scheme="https"
+            )
+
+    def chosen_accounts(self) -> list[SocialAccount]:
+        return [self.account_by_id[key] for key in self.cleaned_data["accounts"]]
+
+    def chosen_campaign(self) -> Campaign | None:
+        return self.campaign_by_id.get(self.cleaned_data["campaign"] or "")
+
+    def variants(self) -> dict[str, tuple[str, str]]:
+        """The networks whose text or link was changed: (text, link), the text defaulting to the main one."""
+        data = self.cleaned_data
+        chosen = {self.account_by_id[key].platform for key in data["accounts"]}
+        variants = {}
+        for platform in self.platforms:
+            text = data.get(f"variant_{platform}_text", "").strip()
+            link = data.get(f"variant_{platform}_link", "")
+            if platform in chosen and (text or link):
+                variants[platform] = (text or data["text"], link)
+        return variants
+
+    def variant_fields(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        return [(Platform(p).label, self[f"variant_{p}_text"], self[f"variant_{p}_link"]) for p in self.platforms]
+
+
+class ApproveForm(forms.Form):
+    at = forms.DateTimeField(label=_("Publish at"), required=False, widget=DATETIME_LOCAL)
+
+
+class SendBackForm(forms.Form):
+    comment = forms.CharField(label=_("What should change"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PostFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=[("", _("All")), *PostStatus.choices], required=False)
+    campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, empty_value=None, required=False)
+
+    def __init__(self, *args: Any, campaigns: Iterable[Campaign], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["campaign"]).choices = [
+            ("", _("All")),
+            *((c.id, c.name) for c in campaigns),
+        ]
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    goal = forms.CharField(label=_("Goal"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    starts_on = forms.DateField(label=_("Starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    utm_campaign = forms.CharField(
+        label=_("UTM campaign"),
+        max_length=80,
+        required=False,
+        help_text=_("Added to the links of the campaign's posts; defaults to the name."),
+    )

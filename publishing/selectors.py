@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
-from accounts.models import Organization, SocialAccountStatus
+from accounts.models import Organization, Platform, SocialAccount, SocialAccountStatus
+from accounts.platforms import connector_for
 from smms.errors import NotFound
 
-from .models import Delivery, DeliveryEvent, Post
+from .models import Campaign, Delivery, DeliveryEvent, Post
+from .services import _text_problem, posted_text
 
 
 def index_context(*, org: Organization) -> dict[str, Any]:
@@ -49,3 +52,73 @@ def delivery_events(*, org: Organization, delivery_id: int) -> QuerySet[Delivery
     return DeliveryEvent.objects.filter(delivery_id=delivery_id, delivery__post__organization=org).select_related(
         "actor"
     )
+
+
+# --- the dashboard's pages --------------------------------------------------------------------------------------
+def post_list(*, org: Organization, status: str = "", campaign_id: int | None = None) -> QuerySet[Post]:
+    """The organization's posts, newest first, each with its deliveries and their accounts."""
+    posts = (
+        Post.objects.filter(organization=org)
+        .select_related("campaign", "author")
+        .prefetch_related(Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id")))
+    )
+    if status:
+        posts = posts.filter(status=status)
+    if campaign_id is not None:
+        posts = posts.filter(campaign_id=campaign_id)
+    return posts.order_by("-created_at", "-id")
+
+
+def post_trail(*, org: Organization, post: Post) -> QuerySet[DeliveryEvent]:
+    """Every change of state of the post's deliveries, oldest first: the post's audit trail."""
+    return DeliveryEvent.objects.filter(delivery__post=post, delivery__post__organization=org).select_related(
+        "actor", "delivery__account"
+    )
+
+
+def campaign_list(*, org: Organization) -> QuerySet[Campaign]:
+    return Campaign.objects.filter(organization=org).select_related("owner").annotate(post_count=Count("posts"))
+
+
+def campaign_get(*, org: Organization, campaign_id: int) -> Campaign:
+    """A campaign of the organization; any other id (another organization's included) is NotFound."""
+    campaign = Campaign.objects.filter(organization=org, id=campaign_id).first()
+    if campaign is None:
+        raise NotFound(_("No such campaign."))
+    return campaign
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    """How one network would count and take the text the composer holds for it."""
+
+    platform: str
+    network: str
+    text: str
+    length: int
+    limit: int
+    problem: str | None
+
+
+def text_checks(
+    *, accounts: Iterable[SocialAccount], text: str, variants: Mapping[str, tuple[str, str]]
+) -> list[TextCheck]:
+    """Per network of ``accounts``: the text as it would be posted (its variant, or ``text``), counted with
+    that network's rules, and what the network would refuse — the same checks ``post_create`` makes."""
+    instances = {account.platform: account.extra.get("instance") for account in accounts}
+    checks = []
+    for platform in sorted(instances):
+        variant_text, link = variants.get(platform, (text, ""))
+        posted = posted_text(variant_text, link)
+        check = connector_for(platform, instance=instances[platform]).validate_text(posted)
+        checks.append(
+            TextCheck(
+                platform=platform,
+                network=Platform(platform).label,
+                text=posted,
+                length=check.length,
+                limit=check.limit,
+                problem=_text_problem(platform, variant_text, link, instances[platform]),
+            )
+        )
+    return checks

@@ -4,5 +4,14 @@ from . import views
 
 urlpatterns = [
     path("", views.index, name="publishing"),
+    path("compose/", views.compose, name="compose"),
+    path("compose/check/", views.compose_check, name="compose_check"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("posts/<int:post_id>/", views.post_detail, name="post_detail"),
+    path("posts/<int:post_id>/submit/", views.post_submit, name="post_submit"),
+    path("posts/<int:post_id>/approve/", views.post_approve, name="post_approve"),
+    path("posts/<int:post_id>/send-back/", views.post_send_back, name="post_send_back"),
+    path("posts/<int:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("campaigns/", views.campaigns, name="campaigns"),
+    path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
 ]

@@ -1,19 +1,237 @@
-"""Dashboard pages of publishing."""
+"""Dashboard pages of publishing: the posts, the composer, the approval queue, a post's trail, campaigns."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from accounts import selectors as account_selectors
+from accounts.models import Membership, Platform, SocialAccountStatus
 from accounts.permissions import org_required
-from accounts.roles import Perm
+from accounts.roles import Perm, role_allows
+from smms.errors import DomainError, Forbidden, ValidationFailed
 
-from . import selectors
+from . import selectors, services
+from .forms import ApproveForm, CampaignForm, ComposeForm, PostFilterForm, SendBackForm
+from .models import Campaign, Post, PostStatus
+
+
+def _add_error(form: Form, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @org_required(Perm.VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "publishing/index.html", selectors.index_context(org=request.org))  # type: ignore[attr-defined]
+    org = request.org  # type: ignore[attr-defined]
+    campaigns = selectors.campaign_list(org=org)
+    form = PostFilterForm(request.GET or None, campaigns=campaigns)
+    data: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
+    posts = selectors.post_list(org=org, status=data.get("status", ""), campaign_id=data.get("campaign"))
+    context = selectors.index_context(org=org)
+    context.update(form=form, posts=posts)
+    return render(request, "publishing/index.html", context)
+
+
+def _compose_form(request: HttpRequest) -> ComposeForm:
+    org = request.org  # type: ignore[attr-defined]
+    accounts = account_selectors.social_account_list(org=org, status=SocialAccountStatus.CONNECTED)
+    return ComposeForm(
+        request.POST or None,
+        accounts=accounts.order_by("platform", "handle"),
+        campaigns=selectors.campaign_list(org=org),
+    )
+
+
+def _create(form: ComposeForm, actor: Membership, action: str) -> Post:
+    """Create the post, then submit or schedule it as the pressed button says."""
+    data = form.cleaned_data
+    at = data["scheduled_at"]
+    if action == "schedule" and at is None:
+        raise ValidationFailed(_("Choose when to publish."), field="scheduled_at")
+    post = services.post_create(
+        actor=actor,
+        text=data["text"],
+        accounts=form.chosen_accounts(),
+        variants={platform: {"text": text, "link": link} for platform, (text, link) in form.variants().items()},
+        scheduled_at=at,
+        campaign=form.chosen_campaign(),
+    )
+    if action == "schedule":
+        return services.post_schedule(post=post, actor=actor, at=at)
+    if action == "submit":
+        return services.post_submit(post=post, actor=actor)
+    return post
+
+
+@org_required(Perm.COMPOSE_POSTS)
+def compose(request: HttpRequest) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    form = _compose_form(request)
+    if request.method == "POST" and form.is_valid():
+        action = request.POST.get("action", "submit")
+        if action != "submit" and not role_allows(membership.role, Perm.APPROVE_POSTS):
+            action = "submit"
+        try:
+            post = _create(form, membership, action)
+        except DomainError as exc:
+            _add_error(form, exc)
+        else:
+            done = {
+                "submit": _("Post sent for approval."),
+                "schedule": _("Post scheduled."),
+                "draft": _("Draft saved."),
+            }
+            messages.success(request, done.get(action, done["draft"]))
+            return redirect("post_detail", post_id=post.id)
+    accounts = form.account_by_id.values()
+    context = {
+        "form": form,
+        "networks": [(Platform(p).label, [a for a in accounts if a.platform == p]) for p in form.platforms],
+        "account_groups": account_selectors.account_group_list(org=request.org),  # type: ignore[attr-defined]
+    }
+    return render(request, "publishing/compose.html", context)
+
+
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def compose_check(request: HttpRequest) -> HttpResponse:
+    """Live feedback in the composer: per chosen network, the character count and what it would refuse."""
+    form = _compose_form(request)
+    form.is_valid()  # a half-written form still gets its counts: read what parsed
+    data = form.cleaned_data
+    chosen = [form.account_by_id[key] for key in data.get("accounts", [])]
+    variants = form.variants() if chosen and "text" in data else {}
+    checks = selectors.text_checks(accounts=chosen, text=request.POST.get("text", ""), variants=variants)
+    return render(request, "publishing/partials/checks.html", {"checks": checks})
+
+
+@org_required(Perm.VIEW)
+def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+    org = request.org  # type: ignore[attr-defined]
+    post = selectors.post_get(org=org, post_id=post_id)
+    context = {
+        "post": post,
+        "deliveries": selectors.delivery_list(org=org, post=post),
+        "variants": post.variants.all(),
+        "trail": selectors.post_trail(org=org, post=post),
+        "approve_form": ApproveForm(initial={"at": post.scheduled_at}),
+        "send_back_form": SendBackForm(),
+    }
+    return render(request, "publishing/post.html", context)
+
+
+@org_required(Perm.APPROVE_POSTS)
+def approvals(request: HttpRequest) -> HttpResponse:
+    posts = selectors.post_list(org=request.org, status=PostStatus.AWAITING_APPROVAL)  # type: ignore[attr-defined]
+    rows = [(post, ApproveForm(initial={"at": post.scheduled_at}, prefix=f"p{post.id}")) for post in posts]
+    return render(request, "publishing/approvals.html", {"rows": rows, "send_back_form": SendBackForm()})
+
+
+def _editorial(request: HttpRequest, post_id: int, act: Callable[[Post, Membership], Post], done: str) -> HttpResponse:
+    """One step of the editorial workflow on one of the organization's posts; a refusal is shown as a message.
+    Back to the approval queue when the step was taken there, to the post otherwise."""
+    post = selectors.post_get(org=request.org, post_id=post_id)  # type: ignore[attr-defined]
+    try:
+        act(post, request.membership)  # type: ignore[attr-defined]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    if request.POST.get("next") == "approvals":
+        return redirect("approvals")
+    return redirect("post_detail", post_id=post.id)
+
+
+@org_required(Perm.APPROVE_POSTS)
+@require_POST
+def post_approve(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Approve; with a time chosen, schedule at that time (scheduling is approving)."""
+    form = ApproveForm(request.POST, prefix=request.POST.get("prefix") or None)
+    at = form.cleaned_data["at"] if form.is_valid() else None
+
+    def approve(post: Post, actor: Membership) -> Post:
+        if at is not None:
+            return services.post_schedule(post=post, actor=actor, at=at)
+        return services.post_approve(post=post, actor=actor)
+
+    return _editorial(request, post_id, approve, _("Post approved."))
+
+
+@org_required(Perm.APPROVE_POSTS)
+@require_POST
+def post_send_back(request: HttpRequest, post_id: int) -> HttpResponse:
+    comment = request.POST.get("comment", "")
+    return _editorial(
+        request,
+        post_id,
+        lambda post, actor: services.post_send_back(post=post, actor=actor, comment=comment),
+        _("Post sent back to its author."),
+    )
+
+
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def post_submit(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _editorial(
+        request,
+        post_id,
+        lambda post, actor: services.post_submit(post=post, actor=actor),
+        _("Post sent for approval."),
+    )
+
+
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def post_cancel(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _editorial(
+        request, post_id, lambda post, actor: services.post_cancel(post=post, actor=actor), _("Post cancelled.")
+    )
+
+
+def _campaign_form(request: HttpRequest, campaign: Campaign | None = None) -> tuple[CampaignForm, Campaign | None]:
+    """The campaign form, and the saved campaign when it was posted and saved."""
+    initial: dict[str, Any] = {}
+    if campaign is not None:
+        initial = {f: getattr(campaign, f) for f in ("name", "goal", "starts_on", "ends_on", "utm_campaign")}
+    form = CampaignForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.campaign_save(
+                actor=request.membership,  # type: ignore[attr-defined]
+                campaign=campaign,
+                **form.cleaned_data,
+            )
+        except DomainError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("Campaign saved."))
+            return form, saved
+    return form, None
 
 
 @org_required(Perm.VIEW)
 def campaigns(request: HttpRequest) -> HttpResponse:
-    return render(request, "publishing/campaigns.html", selectors.campaigns_context(org=request.org))  # type: ignore[attr-defined]
+    membership = request.membership  # type: ignore[attr-defined]
+    if request.method == "POST" and not role_allows(membership.role, Perm.APPROVE_POSTS):
+        raise Forbidden(Perm.APPROVE_POSTS.value)
+    form, saved = _campaign_form(request)
+    if saved is not None:
+        return redirect("campaigns")
+    context = {"form": form, "campaigns": selectors.campaign_list(org=request.org)}  # type: ignore[attr-defined]
+    return render(request, "publishing/campaigns.html", context)
+
+
+@org_required(Perm.APPROVE_POSTS)
+def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = selectors.campaign_get(org=request.org, campaign_id=campaign_id)  # type: ignore[attr-defined]
+    form, saved = _campaign_form(request, campaign)
+    if saved is not None:
+        return redirect("campaigns")
+    return render(request, "publishing/campaign_edit.html", {"form": form, "campaign": campaign})

@@ -8,3 +8,13 @@ document.addEventListener("submit", (event) => {
   const question = form.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+// The composer's account groups: a group's button ticks its accounts.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-tick]");
+  if (!button) return;
+  for (const id of button.dataset.tick.split(" ").filter(Boolean)) {
+    const box = button.form.querySelector(`input[name="accounts"][value="${id}"]`);
+    if (box) box.checked = true;
+  }
+  button.form.dispatchEvent(new Event("change", { bubbles: true }));
+});
