@@ -116,9 +116,12 @@ def compose_check(request: HttpRequest) -> HttpResponse:
 def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     org = request.org  # type: ignore[attr-defined]
     post = selectors.post_get(org=org, post_id=post_id)
+    deliveries = list(selectors.delivery_list(org=org, post=post).order_by("id"))
     context = {
         "post": post,
-        "deliveries": selectors.delivery_list(org=org, post=post),
+        "deliveries": deliveries,
+        # Cancelling stops what is not under way; a post whose deliveries are all done has nothing to stop.
+        "can_cancel": post.status != PostStatus.CANCELLED and any(d.state in services.OPEN_STATES for d in deliveries),
         "variants": post.variants.all(),
         "trail": selectors.post_trail(org=org, post=post),
         "approve_form": ApproveForm(initial={"at": post.scheduled_at}),
@@ -161,7 +164,7 @@ def post_approve(request: HttpRequest, post_id: int) -> HttpResponse:
             return services.post_schedule(post=post, actor=actor, at=at)
         return services.post_approve(post=post, actor=actor)
 
-    return _editorial(request, post_id, approve, _("Post approved."))
+    return _editorial(request, post_id, approve, _("Post scheduled.") if at else _("Post approved."))
 
 
 @org_required(Perm.APPROVE_POSTS)

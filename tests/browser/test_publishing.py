@@ -50,7 +50,7 @@ def test_a_post_is_composed_submitted_approved_and_published_on_two_networks(liv
     at = timezone.localtime(timezone.now() + timedelta(minutes=1), paris)
     queued.get_by_label("Publish at").fill(at.strftime("%Y-%m-%dT%H:%M"))
     queued.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text("Post approved.")).to_be_visible()
+    expect(page.get_by_text("Post scheduled.")).to_be_visible()
     expect(page.get_by_text("Nothing awaits approval.")).to_be_visible()
 
     post = Post.objects.get()
@@ -73,3 +73,4 @@ def test_a_post_is_composed_submitted_approved_and_published_on_two_networks(liv
         link = page.get_by_role("link", name=f"View on {network}")
         assert link.get_attribute("href").startswith("http")
     expect(page.get_by_test_id("event").filter(has_text="Publishing → Published")).to_have_count(2)
+    assert page.get_by_role("button", name="Cancel the post").count() == 0  # nothing left to stop

@@ -220,3 +220,35 @@ def test_another_organizations_post_or_campaign_is_404(personas, client_for, nam
     target = theirs_campaign.id if name == "campaign_edit" else theirs.id
     method = "get" if name in ("post_detail", "campaign_edit") else "post"
     assert getattr(client_for(personas.owner), method)(reverse(name, args=[target])).status_code == 404
+
+
+def test_the_queue_shows_the_planned_time_in_the_users_time_zone(personas, client_for, accounts):
+    at = datetime(2030, 1, 15, 8, 30, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    post = services.post_create(actor=personas.agent, text="Planned", accounts=[accounts["x"]], scheduled_at=at)
+    services.post_submit(post=post, actor=personas.agent)
+    personas.lead.user.timezone = "America/New_York"
+    personas.lead.user.save(update_fields=["timezone"])
+    page = client_for(personas.lead).get(reverse("approvals")).content.decode()
+    assert 'value="2030-01-15T03:30"' in page
+
+
+def test_a_scheduled_post_is_rescheduled_from_its_page(personas, client_for, awaiting):
+    client = client_for(personas.lead)
+    client.post(reverse("post_approve", args=[awaiting.id]), {"at": "2030-01-15T09:30"})
+    client.post(reverse("post_approve", args=[awaiting.id]), {"at": "2030-01-16T09:30"})
+    awaiting.refresh_from_db()
+    assert awaiting.scheduled_at == datetime(2030, 1, 16, 8, 30, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    page = client.get(reverse("post_detail", args=[awaiting.id])).content.decode()
+    assert "Reschedule" in page
+    assert "Cancel the post" in page
+
+
+def test_the_posts_list_reads_a_fixed_number_of_queries(personas, client_for, accounts, django_assert_num_queries):
+    client = client_for(personas.agent)
+    for n in range(3):
+        services.post_create(actor=personas.agent, text=f"Post {n}", accounts=accounts.values())
+    with django_assert_num_queries(10):
+        client.get(reverse("publishing"))
+    services.post_create(actor=personas.agent, text="One more", accounts=accounts.values())
+    with django_assert_num_queries(10):
+        client.get(reverse("publishing"))
