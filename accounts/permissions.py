@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from smms.errors import Forbidden
 
-from .roles import Perm, role_allows
+from .roles import Perm, refusal, role_allows
 
 View = Callable[..., HttpResponse]
 
@@ -27,7 +27,7 @@ def org_required(perm: Perm = Perm.VIEW) -> Callable[[View], View]:
             if membership is None:
                 return render(request, "accounts/no_organization.html", status=403)
             if not role_allows(membership.role, perm):
-                raise Forbidden(perm.value)
+                raise Forbidden(refusal(membership.role, perm))
             return view(request, *args, **kwargs)
 
         wrapped.required_perm = perm  # type: ignore[attr-defined]

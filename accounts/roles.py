@@ -36,6 +36,34 @@ class Perm(StrEnum):
     MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints receive the organization's events: only admins choose them
 
 
+# What each permission lets a person do, for the message that tells them their role does not allow it.
+PERM_ACTIONS = {
+    Perm.VIEW: _("see this organization"),
+    Perm.MANAGE_ORGANIZATION: _("manage the organization"),
+    Perm.MANAGE_MEMBERS: _("manage its members"),
+    Perm.MANAGE_TEAMS: _("manage its teams"),
+    Perm.MANAGE_SOCIAL_ACCOUNTS: _("manage its social accounts"),
+    Perm.MANAGE_ACCOUNT_GROUPS: _("manage its account groups"),
+    Perm.MANAGE_API_KEYS: _("manage its API keys"),
+    Perm.ASSIGN_CONVERSATIONS: _("assign conversations"),
+    Perm.REPLY_CONVERSATIONS: _("reply to conversations"),
+    Perm.COMPOSE_POSTS: _("compose posts"),
+    Perm.APPROVE_POSTS: _("approve posts"),
+    Perm.MANAGE_TOPICS: _("manage listening topics"),
+    Perm.MANAGE_WEBHOOKS: _("manage webhooks"),
+}
+
+
+def refusal(role: str | None, perm: Perm) -> str:
+    """The sentence a person reads when their role does not allow ``perm``."""
+    if role is None:
+        return _("You are not a member of this organization.")
+    return _("Your role (%(role)s) does not allow you to %(action)s.") % {
+        "role": Role(role).label,
+        "action": PERM_ACTIONS.get(perm, perm.value),
+    }
+
+
 _WORK = {Perm.VIEW, Perm.REPLY_CONVERSATIONS, Perm.COMPOSE_POSTS}
 _LEAD = _WORK | {Perm.MANAGE_TEAMS, Perm.ASSIGN_CONVERSATIONS, Perm.APPROVE_POSTS, Perm.MANAGE_TOPICS}
 _ADMIN = _LEAD | {

@@ -45,7 +45,7 @@ from .models import (
     validate_timezone,
 )
 from .platforms import CONNECTABLE, account_ref, capabilities, connector_for, mastodon_instance
-from .roles import ASSIGNABLE_ROLES, Perm, Role, Scope, role_allows
+from .roles import ASSIGNABLE_ROLES, Perm, Role, Scope, refusal, role_allows
 
 logger = logging.getLogger(__name__)
 INVITATION_TTL = timedelta(days=7)
@@ -56,7 +56,7 @@ N = TypeVar("N", Team, AccountGroup)
 def require(membership: Membership | None, perm: Perm) -> None:
     """Raise Forbidden unless the acting membership's role allows ``perm``."""
     if membership is None or not role_allows(membership.role, perm):
-        raise Forbidden(perm.value)
+        raise Forbidden(refusal(membership.role if membership else None, perm))
 
 
 def _check_assignable(*, actor: Membership, role: str) -> None:

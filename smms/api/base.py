@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey, Membership, Organization
-from accounts.roles import Perm, Role, role_allows
+from accounts.roles import Perm, Role, refusal, role_allows
 
 
 class OrgAccessPermission(permissions.BasePermission):
@@ -26,14 +27,14 @@ class OrgAccessPermission(permissions.BasePermission):
         if isinstance(request.auth, ApiKey):
             scope = f"{view.scope_area}:{'read' if safe else 'write'}"  # type: ignore[attr-defined]
             if scope not in request.auth.scopes:
-                raise exceptions.PermissionDenied(f"This API key lacks the scope {scope}.")
+                raise exceptions.PermissionDenied(_("This API key lacks the scope %(scope)s.") % {"scope": scope})
             return True
         membership = getattr(request._request, "membership", None)
         if membership is None:
-            raise exceptions.PermissionDenied("You are not a member of any organization.")
+            raise exceptions.PermissionDenied(_("You are not a member of any organization."))
         perm = view.read_perm if safe else view.write_perm  # type: ignore[attr-defined]
         if not role_allows(membership.role, perm):
-            raise exceptions.PermissionDenied("Your role does not allow this.")
+            raise exceptions.PermissionDenied(refusal(membership.role, perm))
         return True
 
 

@@ -35,3 +35,15 @@ def test_nobody_can_hand_out_a_role_above_their_own():
     assert Role.OWNER not in ASSIGNABLE_ROLES[Role.ADMIN]
     assert Role.TEAM_LEAD not in ASSIGNABLE_ROLES
     assert Role.ANALYST not in ASSIGNABLE_ROLES
+
+
+def test_a_refusal_says_which_role_and_what_it_may_not_do(personas):
+    import pytest
+
+    from accounts.roles import Perm
+    from accounts.services import require
+    from smms.errors import Forbidden
+
+    with pytest.raises(Forbidden) as refused:
+        require(personas.agent, Perm.APPROVE_POSTS)
+    assert str(refused.value) == "Your role (Community manager) does not allow you to approve posts."
