@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.demo import connect_simulated
+from accounts.models import AccountGroup
 from publishing import services
 from publishing.models import Delivery, Post
 from tests.browser.test_connect_account import sign_in
@@ -26,12 +27,14 @@ BLUESKY_TEXT = "Spring collection out now"
 def test_a_post_is_composed_submitted_approved_and_published_on_two_networks(live_server, page, personas, simulator):
     [mastodon] = connect_simulated(personas.admin, "mastodon", simulator.users("mastodon")[:1])
     [bluesky] = connect_simulated(personas.admin, "bluesky", simulator.users("bluesky")[:1])
+    AccountGroup.objects.create(organization=personas.org, name="Launch").accounts.add(mastodon, bluesky)
 
     sign_in(page, live_server.url, "agent@acme.test")
     page.goto(f"{live_server.url}/publishing/compose/")
     page.get_by_label("Text", exact=True).fill(TEXT)
-    page.get_by_label(str(mastodon)).check()
-    page.get_by_label(str(bluesky)).check()
+    page.get_by_role("button", name="Group: Launch").click()  # a group ticks its accounts
+    expect(page.get_by_label(str(mastodon))).to_be_checked()
+    expect(page.get_by_label(str(bluesky))).to_be_checked()
     expect(page.get_by_test_id("count-mastodon")).to_have_text(f"{len(TEXT)} / 500")
     page.get_by_text("A different text or link per network").click()
     page.get_by_label("Text for Bluesky").fill(BLUESKY_TEXT)

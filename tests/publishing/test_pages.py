@@ -252,3 +252,15 @@ def test_the_posts_list_reads_a_fixed_number_of_queries(personas, client_for, ac
     services.post_create(actor=personas.agent, text="One more", accounts=accounts.values())
     with django_assert_num_queries(10):
         client.get(reverse("publishing"))
+
+
+def test_the_composer_shows_hostile_names_and_texts_as_text(personas, client_for, accounts):
+    SocialAccountFactory(organization=personas.org, platform="bluesky", handle="h<b>andle", display_name=HOSTILE)
+    response = client_for(personas.agent).post(
+        reverse("compose"), {"text": HOSTILE + "a" * 300, "accounts": [accounts["x"].id]}
+    )
+    page = response.content.decode()
+    assert "h&lt;b&gt;andle" in page
+    assert "&lt;script&gt;alert" in page
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
