@@ -80,10 +80,6 @@ class ApproveForm(forms.Form):
     at = forms.DateTimeField(label=_("Publish at"), required=False, widget=DATETIME_LOCAL)
 
 
-class SendBackForm(forms.Form):
-    comment = forms.CharField(label=_("What should change"), widget=forms.Textarea(attrs={"rows": 2}))
-
-
 class PostFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("All")), *PostStatus.choices], required=False)
     campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, empty_value=None, required=False)

@@ -19,7 +19,7 @@ from accounts.roles import Perm, role_allows
 from smms.errors import DomainError, Forbidden, ValidationFailed
 
 from . import selectors, services
-from .forms import ApproveForm, CampaignForm, ComposeForm, PostFilterForm, SendBackForm
+from .forms import ApproveForm, CampaignForm, ComposeForm, PostFilterForm
 from .models import Campaign, Post, PostStatus
 
 
@@ -125,7 +125,6 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         "variants": post.variants.all(),
         "trail": selectors.post_trail(org=org, post=post),
         "approve_form": ApproveForm(initial={"at": post.scheduled_at}),
-        "send_back_form": SendBackForm(),
     }
     return render(request, "publishing/post.html", context)
 
@@ -134,7 +133,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
 def approvals(request: HttpRequest) -> HttpResponse:
     posts = selectors.post_list(org=request.org, status=PostStatus.AWAITING_APPROVAL)  # type: ignore[attr-defined]
     rows = [(post, ApproveForm(initial={"at": post.scheduled_at}, prefix=f"p{post.id}")) for post in posts]
-    return render(request, "publishing/approvals.html", {"rows": rows, "send_back_form": SendBackForm()})
+    return render(request, "publishing/approvals.html", {"rows": rows})
 
 
 def _editorial(request: HttpRequest, post_id: int, act: Callable[[Post, Membership], Post], done: str) -> HttpResponse:
