@@ -77,6 +77,12 @@ class Command(BaseCommand):
             corporate.accounts.set(accounts)
             generate_demo_traffic()
             self.stdout.write(f"  {len(accounts)} accounts connected; mentions and comments are flowing in.")
+            from publishing.demo import seed_demo_posts
+
+            posts = seed_demo_posts(
+                lead=members["lead@demo.smms.test"], agent=members["agent1@demo.smms.test"], accounts=accounts
+            )
+            self.stdout.write(f"  {len(posts)} demo posts: one publishes in two minutes, one awaits approval.")
         elif not settings.SMMS_SIMULATOR_URL:
             self.stdout.write("SMMS_SIMULATOR_URL is empty: connect real accounts under Settings → Social accounts.")
         self.stdout.write(self.style.SUCCESS(f"Demo organization “{org.name}” is ready. Sign in with:"))
