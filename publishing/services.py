@@ -356,6 +356,8 @@ def post_cancel(*, post: Post, actor: Membership) -> Post:
         post = _locked(post, actor)
         if post.status == PostStatus.CANCELLED:
             return post
+        if not post.deliveries.filter(state__in=(*OPEN_STATES, S.PUBLISHING)).exists():
+            raise Conflict(_("Nothing is left to cancel: the post has been published or has failed everywhere."))
         return _move(
             post, actor=actor, status=PostStatus.CANCELLED, deliveries_from=OPEN_STATES, deliveries_to=S.CANCELLED
         )

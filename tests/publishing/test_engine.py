@@ -339,3 +339,15 @@ def test_a_post_cancelled_after_scheduling_is_not_published(personas, simulator)
     delivery.refresh_from_db()
     assert delivery.state == "cancelled"
     assert made(simulator, "mastodon", "Changed our minds") == []
+
+
+def test_a_post_published_everywhere_cannot_be_cancelled(personas, simulator):
+    from smms.errors import Conflict
+
+    account = connect_mastodon(personas)
+    delivery = schedule(personas, account, "Already out")
+    assert services.delivery_publish(delivery_id=delivery.id) == "published"
+    with pytest.raises(Conflict):
+        services.post_cancel(post=delivery.post, actor=personas.lead)
+    delivery.post.refresh_from_db()
+    assert delivery.post.status != "cancelled"
