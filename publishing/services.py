@@ -50,6 +50,7 @@ from smms.connectors.base import Connector
 from smms.connectors.types import AccountRef, Draft, RemotePost
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
+from .links import utm_tagged
 from .models import Campaign, Delivery, DeliveryEvent, DeliveryState, Post, PostStatus, PostVariant
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,11 @@ def post_create(
     if scheduled_at is not None and scheduled_at < timezone.now() - SCHEDULE_GRACE:
         raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
     specs = {platform: _variant_values(platform, value) for platform, value in (variants or {}).items()}
+    if campaign is not None:  # a campaign's links carry its UTM tag and the network, checked for length below
+        specs = {
+            platform: (variant_text, utm_tagged(link, source=platform, campaign=campaign.utm_campaign) if link else "")
+            for platform, (variant_text, link) in specs.items()
+        }
     instances = {account.platform: account.extra.get("instance") for account in targets}
     for platform in dict.fromkeys([*instances, *specs]):
         variant_text, link = specs.get(platform, (text, ""))

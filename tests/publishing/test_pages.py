@@ -127,7 +127,10 @@ def test_composing_creates_a_delivery_per_chosen_account_and_submits_it(personas
     assert post.scheduled_at == datetime(2030, 6, 1, 8, 0, tzinfo=zoneinfo.ZoneInfo("UTC"))
     deliveries = {d.account_id: d for d in Delivery.objects.filter(post=post).select_related("variant")}
     assert set(deliveries) == {accounts["x"].id, accounts["mastodon"].id}
-    assert deliveries[accounts["x"].id].variant.link == "https://acme.test/spring"
+    # The campaign's link carries its UTM tag and the network.
+    assert deliveries[accounts["x"].id].variant.link == (
+        "https://acme.test/spring?utm_source=x&utm_medium=social&utm_campaign=spring"
+    )
     assert deliveries[accounts["mastodon"].id].variant is None
 
 
