@@ -110,6 +110,17 @@ def campaign_save(
     return campaign
 
 
+def campaign_delete(*, campaign: Campaign, actor: Membership) -> None:
+    """Delete a campaign no post uses. Locking the row waits for a post being created with it (its foreign key
+    holds a share lock), so the check cannot miss one."""
+    require(actor, Perm.APPROVE_POSTS)
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(id=campaign.id, organization_id=actor.organization_id)
+        if locked.posts.exists():
+            raise Conflict(_("Posts belong to this campaign: move or delete them before deleting it."))
+        locked.delete()
+
+
 # --- composing ------------------------------------------------------------------------------------------------
 def posted_text(text: str, link: str | None) -> str:
     """The text as the networks publish it: the link is appended unless the text already carries it."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -19,13 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
-from accounts.models import Membership, Organization, SocialAccount
+from accounts.models import Organization, SocialAccount
 from accounts.roles import Perm
-from accounts.services import require
 from publishing import selectors, services
 from publishing.models import Campaign, Delivery, DeliveryEvent, Post
 from smms.api.base import OrgScopedViewSet
-from smms.errors import Conflict, ValidationFailed
+from smms.errors import ValidationFailed
 
 from .serializers import (
     CampaignInputSerializer,
@@ -47,17 +45,6 @@ def _filtered(queryset: QuerySet[Any], filter_class: type[LookupFilterSerializer
     params = filter_class(data=request.query_params)
     params.is_valid(raise_exception=True)
     return queryset.filter(**{filter_class.lookups[name]: value for name, value in params.validated_data.items()})
-
-
-def _campaign_delete(*, campaign: Campaign, actor: Membership) -> None:
-    """Delete a campaign no post uses. Locking the row waits for a post being created with it (its foreign key
-    holds a share lock), so the check cannot miss one."""
-    require(actor, Perm.APPROVE_POSTS)
-    with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(id=campaign.id, organization_id=actor.organization_id)
-        if locked.posts.exists():
-            raise Conflict(_("Posts belong to this campaign: move or delete them before deleting it."))
-        locked.delete()
 
 
 class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet):
@@ -90,7 +77,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
 
     @extend_schema(responses={204: None, 409: None})
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        _campaign_delete(campaign=self.get_object(), actor=self.actor)
+        services.campaign_delete(campaign=self.get_object(), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
