@@ -92,8 +92,12 @@ def campaign_save(
     utm = slugify(utm_campaign or name)[:80]
     if not utm:
         raise ValidationFailed(_("The UTM campaign needs letters or digits."), field="utm_campaign")
-    owner = owner or actor.user
-    if not Membership.objects.filter(organization_id=org_id, user=owner).exists():
+    if owner is None:  # an edit keeps the campaign's owner; a new campaign belongs to whoever plans it
+        owner = campaign.owner if campaign is not None and campaign.owner is not None else actor.user
+    if (
+        owner != (campaign.owner if campaign is not None else None)
+        and not Membership.objects.filter(organization_id=org_id, user=owner).exists()
+    ):
         raise ValidationFailed(_("The owner must be a member of the organization."), field="owner")
     values = {"name": name, "goal": goal, "starts_on": starts_on, "ends_on": ends_on, "utm_campaign": utm}
     try:

@@ -1,4 +1,4 @@
-"""A campaign's links carry its UTM tag and the network they were posted on, without losing what was there."""
+"""Campaigns: their links carry the UTM tag and the network, without losing what was there; edits keep the owner."""
 
 from __future__ import annotations
 
@@ -34,3 +34,10 @@ def test_without_a_campaign_links_are_left_alone(personas, simulator):
         variants={"mastodon": {"text": "Hello", "link": "https://lumiere.example/"}},
     )  # fmt: skip
     assert post.variants.get().link == "https://lumiere.example/"
+
+
+def test_editing_a_campaign_keeps_its_owner(personas):
+    launch = services.campaign_save(actor=personas.lead, name="Lancement X2")
+    services.campaign_save(actor=personas.admin, campaign=launch, name="Lancement X2", goal="Noël")
+    launch.refresh_from_db()
+    assert (launch.owner, launch.goal) == (personas.lead.user, "Noël")
