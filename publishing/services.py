@@ -200,12 +200,15 @@ def post_create(
             platform: (variant_text, utm_tagged(link, source=platform, campaign=campaign.utm_campaign) if link else "")
             for platform, (variant_text, link) in specs.items()
         }
-    instances = {account.platform: account.extra.get("instance") for account in targets}
+    instances: dict[str, set[str | None]] = {}  # Mastodon instances each set their own limits
+    for account in targets:
+        instances.setdefault(account.platform, set()).add(account.extra.get("instance"))
     for platform in dict.fromkeys([*instances, *specs]):
         variant_text, link = specs.get(platform, (text, ""))
-        problem = _text_problem(platform, variant_text, link, instances.get(platform))
-        if problem is not None:
-            raise ValidationFailed(problem, field="variants" if platform in specs else "text")
+        for instance in sorted(instances.get(platform, {None}), key=str):
+            problem = _text_problem(platform, variant_text, link, instance)
+            if problem is not None:
+                raise ValidationFailed(problem, field="variants" if platform in specs else "text")
     with transaction.atomic():
         post = Post.objects.create(
             organization_id=org_id, campaign=campaign, author=actor.user, text=text, scheduled_at=scheduled_at
