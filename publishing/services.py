@@ -178,6 +178,60 @@ def post_create(
     {"text", "link"}) its accounts get instead of ``text``. Every network's text is checked with that
     network's counting rules now, not discovered too long at publishing time."""
     require(actor, Perm.COMPOSE_POSTS)
+    targets, specs = _composed(actor, text, accounts, variants, scheduled_at, campaign)
+    with transaction.atomic():
+        post = Post.objects.create(
+            organization_id=actor.organization_id, campaign=campaign, author=actor.user, text=text,
+            scheduled_at=scheduled_at,
+        )  # fmt: skip
+        _deliveries_make(post, targets, specs)
+    return post
+
+
+def post_update(
+    *,
+    post: Post,
+    actor: Membership,
+    text: str,
+    accounts: Iterable[SocialAccount],
+    variants: Mapping[str, str | Mapping[str, str]] | None = None,
+    scheduled_at: datetime | None = None,
+    campaign: Campaign | None = None,
+) -> Post:
+    """Rewrite a draft (a new one, or one sent back): its text, variants, accounts, time and campaign, checked
+    as when it was composed. Only drafts change: what was submitted is what the approver approves."""
+    targets, specs = _composed(actor, text, accounts, variants, scheduled_at, campaign)
+    refusal = _("Only a draft can be changed: send it back first.")
+    with _editing(post, actor, Perm.COMPOSE_POSTS, when=PostStatus.DRAFT, refusal=refusal) as post:
+        post.text, post.scheduled_at, post.campaign = text, scheduled_at, campaign
+        post.save(update_fields=["text", "scheduled_at", "campaign", "updated_at"])
+        # Accounts kept keep their delivery and its trail; accounts dropped lose a delivery that never left.
+        post.deliveries.exclude(account__in=targets).delete()
+        post.variants.all().delete()
+        kept = {d.account_id: d for d in post.deliveries.select_related("account")}
+        by_platform = _deliveries_make(post, [a for a in targets if a.id not in kept], specs)
+        for delivery in kept.values():
+            delivery.variant = by_platform.get(delivery.account.platform)
+        Delivery.objects.bulk_update(kept.values(), ["variant"])
+        DeliveryEvent.objects.bulk_create(
+            DeliveryEvent(delivery=delivery, from_state=S.DRAFT, to_state=S.DRAFT, actor=actor.user,
+                          detail=_("Post edited."))
+            for delivery in kept.values()
+        )  # fmt: skip
+        return post
+
+
+def _composed(
+    actor: Membership,
+    text: str,
+    accounts: Iterable[SocialAccount],
+    variants: Mapping[str, str | Mapping[str, str]] | None,
+    scheduled_at: datetime | None,
+    campaign: Campaign | None,
+) -> tuple[list[SocialAccount], dict[str, tuple[str, str]]]:
+    """The accounts and the per-network (text, link) of a post being written, checked: the accounts are the
+    organization's and connected, the campaign too, the time ahead, and every network's text fits."""
+    require(actor, Perm.COMPOSE_POSTS)
     org_id = actor.organization_id
     targets = list({account.id: account for account in accounts}.values())
     if not targets:
@@ -209,21 +263,23 @@ def post_create(
             problem = _text_problem(platform, variant_text, link, instance)
             if problem is not None:
                 raise ValidationFailed(problem, field="variants" if platform in specs else "text")
-    with transaction.atomic():
-        post = Post.objects.create(
-            organization_id=org_id, campaign=campaign, author=actor.user, text=text, scheduled_at=scheduled_at
-        )
-        by_platform = {
-            platform: PostVariant.objects.create(post=post, platform=platform, text=variant_text, link=link)
-            for platform, (variant_text, link) in specs.items()
-        }
-        Delivery.objects.bulk_create(
-            Delivery(post=post, account=account, variant=by_platform.get(account.platform)) for account in targets
-        )
-    return post
+    return targets, specs
 
 
-# --- the editorial workflow -------------------------------------------------------------------------------------
+def _deliveries_make(
+    post: Post, targets: list[SocialAccount], specs: dict[str, tuple[str, str]]
+) -> dict[str, PostVariant]:
+    """The post's variants, and a delivery for each of ``targets``; returns the variants by network."""
+    by_platform = {
+        platform: PostVariant.objects.create(post=post, platform=platform, text=variant_text, link=link)
+        for platform, (variant_text, link) in specs.items()
+    }
+    Delivery.objects.bulk_create(
+        Delivery(post=post, account=account, variant=by_platform.get(account.platform)) for account in targets
+    )
+    return by_platform
+
+
 def _locked(post: Post, actor: Membership) -> Post:
     """The post, locked for this transaction, if it is the actor's organization's."""
     if post.organization_id != actor.organization_id:
