@@ -106,17 +106,25 @@ class PostViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
 
     @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
     def create(self, request: Request) -> Response:
+        post = services.post_create(actor=self.actor, **self._composition(request))
+        return self._answer(post, status.HTTP_201_CREATED)
+
+    @extend_schema(request=PostInputSerializer, responses={200: PostOutputSerializer, 409: None})
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        """Rewrite a draft (new, or sent back); a submitted post cannot change under its approver (409)."""
+        post = self.get_object()
+        return self._answer(services.post_update(post=post, actor=self.actor, **self._composition(request)))
+
+    def _composition(self, request: Request) -> dict[str, Any]:
         data = PostInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        post = services.post_create(
-            actor=self.actor,
-            text=data.validated_data["text"],
-            accounts=self._accounts(data.validated_data["account_ids"]),
-            variants=data.validated_data["variants"],
-            scheduled_at=data.validated_data["scheduled_at"],
-            campaign=self._campaign(data.validated_data["campaign_id"]),
-        )
-        return self._answer(post, status.HTTP_201_CREATED)
+        return {
+            "text": data.validated_data["text"],
+            "accounts": self._accounts(data.validated_data["account_ids"]),
+            "variants": data.validated_data["variants"],
+            "scheduled_at": data.validated_data["scheduled_at"],
+            "campaign": self._campaign(data.validated_data["campaign_id"]),
+        }
 
     def _accounts(self, ids: Sequence[int]) -> Sequence[SocialAccount]:
         accounts = list(account_selectors.social_account_list(org=self.org).filter(id__in=ids))

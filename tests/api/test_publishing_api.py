@@ -251,3 +251,18 @@ def test_campaigns_are_planned_by_team_leads_and_deleted_only_when_unused(person
     unused = lead.post("/api/v1/campaigns/", {"name": "Autumn"}, format="json").json()
     assert lead.delete(f"/api/v1/campaigns/{unused['id']}/").status_code == 204
     assert [c["name"] for c in lead.get("/api/v1/campaigns/").json()["results"]] == ["Spring"]
+
+
+def test_a_draft_is_rewritten_with_put_and_a_submitted_post_is_not(personas, accounts, api_client_for):
+    client = api_client_for(personas.agent)
+    post = compose(client, [accounts["mastodon"]], text="First try").json()
+    body = {"text": "Second try", "account_ids": [accounts["mastodon"].id, accounts["x"].id]}
+    rewritten = client.put(f"/api/v1/posts/{post['id']}/", body, format="json")
+    assert rewritten.status_code == 200, rewritten.json()
+    assert rewritten.json()["text"] == "Second try"
+    assert {d["account"]["platform"] for d in rewritten.json()["deliveries"]} == {"mastodon", "x"}
+
+    assert client.post(f"/api/v1/posts/{post['id']}/submit/").status_code == 200
+    refused = client.put(f"/api/v1/posts/{post['id']}/", {**body, "text": "Sneaky"}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == "Only a draft can be changed: send it back first."
