@@ -103,3 +103,17 @@ class CampaignForm(forms.Form):
         required=False,
         help_text=_("Added to the links of the campaign's posts; defaults to the name."),
     )
+
+
+class CalendarForm(forms.Form):
+    """Which calendar page to show: a week (default) or a month, around a day (default: today)."""
+
+    view = forms.ChoiceField(choices=[("week", _("Week")), ("month", _("Month"))], required=False)
+    date = forms.DateField(input_formats=["%Y-%m-%d"], required=False)
+
+
+class CalendarMoveForm(forms.Form):
+    """Where a post was dropped: a local date and time in the user's time zone."""
+
+    at = forms.DateTimeField(label=_("Publish at"), input_formats=["%Y-%m-%dT%H:%M"])
+    view = forms.ChoiceField(choices=[("week", "week"), ("month", "month")], required=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -14,7 +15,7 @@ from accounts.models import Organization, Platform, SocialAccount, SocialAccount
 from accounts.platforms import connector_for
 from smms.errors import NotFound
 
-from .models import Campaign, Delivery, DeliveryEvent, Post
+from .models import Campaign, Delivery, DeliveryEvent, Post, PostStatus
 from .services import _text_problem, posted_text
 
 
@@ -122,3 +123,19 @@ def text_checks(
             )
         )
     return checks
+
+
+# --- the calendar -----------------------------------------------------------------------------------------------
+CALENDAR_STATUSES = (PostStatus.SCHEDULED, PostStatus.APPROVED, PostStatus.AWAITING_APPROVAL)
+
+
+def calendar_posts(*, org: Organization, start: datetime, end: datetime) -> QuerySet[Post]:
+    """The organization's posts planned in [start, end) that are on their way to a network (scheduled, or
+    approved or awaiting approval with a time), earliest first, each with its deliveries' accounts."""
+    return (
+        Post.objects.filter(
+            organization=org, status__in=CALENDAR_STATUSES, scheduled_at__gte=start, scheduled_at__lt=end
+        )
+        .prefetch_related(Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id")))
+        .order_by("scheduled_at", "id")
+    )

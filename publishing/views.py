@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,7 +23,7 @@ from accounts.roles import Perm, role_allows
 from smms.errors import DomainError, Forbidden, ValidationFailed
 
 from . import selectors, services
-from .forms import ApproveForm, CampaignForm, ComposeForm, PostFilterForm
+from .forms import ApproveForm, CalendarForm, CalendarMoveForm, CampaignForm, ComposeForm, PostFilterForm
 from .models import Campaign, Post, PostStatus
 
 
@@ -237,3 +241,77 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if saved is not None:
         return redirect("campaigns")
     return render(request, "publishing/campaign_edit.html", {"form": form, "campaign": campaign})
+
+
+def _calendar_days(view: str, day: date) -> list[date]:
+    """The days a calendar page shows: Monday to Sunday around ``day``, or the whole weeks of its month."""
+    if view == "week":
+        monday = day - timedelta(days=day.weekday())
+        return [monday + timedelta(days=n) for n in range(7)]
+    first = day.replace(day=1)
+    start = first - timedelta(days=first.weekday())
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    weeks = ((next_month - start).days + 6) // 7
+    return [start + timedelta(days=n) for n in range(weeks * 7)]
+
+
+def _calendar_step(view: str, day: date, forward: bool) -> date:
+    if view == "week":
+        return day + timedelta(days=7 if forward else -7)
+    first = day.replace(day=1)
+    return (first + timedelta(days=32)).replace(day=1) if forward else (first - timedelta(days=1)).replace(day=1)
+
+
+@org_required(Perm.VIEW)
+def calendar(request: HttpRequest) -> HttpResponse:
+    """The planned posts by week (in hour slots) or by month, in the user's time zone."""
+    form = CalendarForm(request.GET)
+    data: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
+    view = data.get("view") or "week"
+    today = timezone.localdate()
+    day = data.get("date") or today
+    days = _calendar_days(view, day)
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(days[0], time(), zone)
+    end = datetime.combine(days[-1] + timedelta(days=1), time(), zone)
+    by_slot: dict[tuple[date, int], list[Post]] = defaultdict(list)
+    for post in selectors.calendar_posts(org=request.org, start=start, end=end):  # type: ignore[attr-defined]
+        local = timezone.localtime(post.scheduled_at)
+        by_slot[(local.date(), local.hour if view == "week" else -1)].append(post)
+    rows: list[tuple[int | None, list[tuple[date, list[Post]]]]]
+    if view == "week":
+        rows = [(hour, [(d, by_slot[(d, hour)]) for d in days]) for hour in range(24)]
+    else:
+        rows = [(None, [(d, by_slot[(d, -1)]) for d in days[i : i + 7]]) for i in range(0, len(days), 7)]
+    context = {
+        "view": view,
+        "day": day,
+        "today": today,
+        "days": days[:7],
+        "rows": rows,
+        "previous": _calendar_step(view, day, forward=False),
+        "next": _calendar_step(view, day, forward=True),
+        "can_move": role_allows(request.membership.role, Perm.APPROVE_POSTS),  # type: ignore[attr-defined]
+    }
+    return render(request, "publishing/calendar.html", context)
+
+
+@org_required(Perm.APPROVE_POSTS)
+@require_POST
+def post_move(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Reschedule a post dropped on the calendar; the time arrives in the user's time zone."""
+    post = selectors.post_get(org=request.org, post_id=post_id)  # type: ignore[attr-defined]
+    form = CalendarMoveForm(request.POST)
+    view = "week"
+    if not form.is_valid():
+        messages.error(request, _("Choose when to publish."))
+        return redirect(f"{reverse('calendar')}?view={view}")
+    view = form.cleaned_data["view"] or view
+    at = form.cleaned_data["at"]
+    try:
+        services.post_schedule(post=post, actor=request.membership, at=at)  # type: ignore[attr-defined]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Post rescheduled."))
+    return redirect(f"{reverse('calendar')}?view={view}&date={timezone.localtime(at).date().isoformat()}")

@@ -54,6 +54,7 @@ ID_URLS = {
     "post_approve": ("post", {"post_id": "post"}),
     "post_send_back": ("post", {"post_id": "post"}),
     "post_cancel": ("post", {"post_id": "post"}),
+    "post_move": ("post", {"post_id": "post"}),
     "campaign_edit": ("get", {"campaign_id": "campaign"}),
     "campaign-detail": ("get", {"pk": "campaign"}),
     "post-detail": ("get", {"pk": "post"}),
