@@ -47,3 +47,22 @@ def test_a_team_lead_drags_a_post_to_another_slot_and_it_is_rescheduled(live_ser
     at = datetime(2030, 6, 14, 13, 0, tzinfo=UTC)  # 15:00 in Paris, summer time
     assert Post.objects.get(id=post.id).scheduled_at == at
     assert Delivery.objects.get(post=post).due_at == at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_the_month_calendar_a_dropped_post_keeps_its_time_of_day(live_server, page, personas):
+    account = SocialAccountFactory(organization=personas.org, platform="mastodon", handle="acme_m")
+    post = services.post_create(actor=personas.lead, text="Summer sale", accounts=[account])
+    services.post_schedule(post=post, actor=personas.lead, at=datetime(2030, 6, 12, 8, 15, tzinfo=UTC))
+
+    sign_in(page, live_server.url, "lead@acme.test")
+    page.goto(f"{live_server.url}/publishing/calendar/?view=month&date=2030-06-12")
+    drag(
+        page,
+        page.get_by_test_id("slot-2030-06-12").get_by_test_id("calendar-post"),
+        page.get_by_test_id("slot-2030-06-20"),
+    )
+
+    expect(page.get_by_text("Post rescheduled.")).to_be_visible()
+    expect(page.get_by_test_id("slot-2030-06-20").get_by_test_id("calendar-post")).to_contain_text("10:15")
+    assert Post.objects.get(id=post.id).scheduled_at == datetime(2030, 6, 20, 8, 15, tzinfo=UTC)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from publishing import services
@@ -104,3 +106,18 @@ def test_a_past_target_is_refused_with_a_message(personas, client_for, scheduled
 def test_the_posts_page_links_to_the_calendar(personas, client_for):
     page = client_for(personas.agent).get(reverse("publishing")).content.decode()
     assert reverse("calendar") in page
+
+
+def test_the_calendar_reads_a_fixed_number_of_queries(personas, client_for, account, scheduled):
+    client = client_for(personas.lead)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("calendar"), {"date": "2030-06-12"}).status_code == 200
+        return len(captured)
+
+    one = queries()
+    for hour in (9, 14):
+        post = services.post_create(actor=personas.lead, text="More", accounts=[account])
+        services.post_schedule(post=post, actor=personas.lead, at=JUNE.replace(hour=hour))
+    assert queries() == one
