@@ -27,14 +27,19 @@ def drag(page, source, target) -> None:
     target.dispatch_event("drop", {"dataTransfer": data})
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_team_lead_drags_a_post_to_another_slot_and_it_is_rescheduled(live_server, page, personas):
+def open_calendar(page, live_server, personas, view: str, *, at: datetime) -> Post:
+    """A post scheduled by the team lead at ``at`` on one account; the lead signed in on its calendar page."""
     account = SocialAccountFactory(organization=personas.org, platform="mastodon", handle="acme_m")
     post = services.post_create(actor=personas.lead, text="Summer sale", accounts=[account])
-    services.post_schedule(post=post, actor=personas.lead, at=datetime(2030, 6, 12, 8, 0, tzinfo=UTC))
-
+    services.post_schedule(post=post, actor=personas.lead, at=at)
     sign_in(page, live_server.url, "lead@acme.test")
-    page.goto(f"{live_server.url}/publishing/calendar/?view=week&date=2030-06-12")
+    page.goto(f"{live_server.url}/publishing/calendar/?view={view}&date={at.date().isoformat()}")
+    return post
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_team_lead_drags_a_post_to_another_slot_and_it_is_rescheduled(live_server, page, personas):
+    post = open_calendar(page, live_server, personas, "week", at=datetime(2030, 6, 12, 8, 0, tzinfo=UTC))
     card = page.get_by_test_id("slot-2030-06-12-10").get_by_test_id("calendar-post")  # 10:00 in Paris
     expect(card).to_contain_text("Summer sale")
     target = page.get_by_test_id("slot-2030-06-14-15")
@@ -51,12 +56,7 @@ def test_a_team_lead_drags_a_post_to_another_slot_and_it_is_rescheduled(live_ser
 
 @pytest.mark.django_db(transaction=True)
 def test_on_the_month_calendar_a_dropped_post_keeps_its_time_of_day(live_server, page, personas):
-    account = SocialAccountFactory(organization=personas.org, platform="mastodon", handle="acme_m")
-    post = services.post_create(actor=personas.lead, text="Summer sale", accounts=[account])
-    services.post_schedule(post=post, actor=personas.lead, at=datetime(2030, 6, 12, 8, 15, tzinfo=UTC))
-
-    sign_in(page, live_server.url, "lead@acme.test")
-    page.goto(f"{live_server.url}/publishing/calendar/?view=month&date=2030-06-12")
+    post = open_calendar(page, live_server, personas, "month", at=datetime(2030, 6, 12, 8, 15, tzinfo=UTC))
     drag(
         page,
         page.get_by_test_id("slot-2030-06-12").get_by_test_id("calendar-post"),
