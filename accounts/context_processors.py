@@ -31,6 +31,7 @@ NAV = [
     ("listening", _("Listening"), "/listening/"),
     ("analytics", _("Analytics"), "/analytics/"),
     ("publishing", _("Publishing"), "/publishing/"),
+    ("calendar", _("Calendar"), "/publishing/calendar/"),
     ("inbox", _("Inbox"), "/inbox/"),
     ("campaigns", _("Campaigns"), "/publishing/campaigns/"),
     ("contacts", _("Contacts"), "/contacts/"),

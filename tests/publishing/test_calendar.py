@@ -121,3 +121,9 @@ def test_the_calendar_reads_a_fixed_number_of_queries(personas, client_for, acco
         post = services.post_create(actor=personas.lead, text="More", accounts=[account])
         services.post_schedule(post=post, actor=personas.lead, at=JUNE.replace(hour=hour))
     assert queries() == one
+
+
+def test_the_sidebar_leads_to_the_calendar_and_marks_it_current(personas, client_for):
+    page = client_for(personas.agent).get(reverse("calendar")).content.decode()
+    assert 'href="/publishing/calendar/" data-nav="calendar" aria-current="page"' in page
+    assert 'data-nav="publishing" aria-current' not in page
