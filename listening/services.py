@@ -180,9 +180,7 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
     analysed = nlp.analyse([i.text for _, i in fresh], [i.lang for _, i in fresh]) if fresh else []
     now = timezone.now()
     if not fresh and not page.quarantined:  # nothing new (a search re-reading known posts): move the cursor
-        PollCursor.objects.filter(account=account, stream=stream).update(
-            cursor=page.cursor or "", last_polled_at=now, last_error="", consecutive_errors=0
-        )
+        _cursor_advance(account, stream, page, now)
         return IngestResult(len(page.items), 0, len(unique), 0, 0)
     rows = [
         _MentionRow(
@@ -213,10 +211,15 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
                     for raw, reason in page.quarantined
                 ]
             )  # fmt: skip
-        PollCursor.objects.filter(account=account, stream=stream).update(
-            cursor=page.cursor or "", last_polled_at=now, last_error="", consecutive_errors=0
-        )
+        _cursor_advance(account, stream, page, now)
     return IngestResult(len(page.items), len(created), len(unique) - len(created), len(page.quarantined), matched)
+
+
+def _cursor_advance(account: SocialAccount, stream: str, page: Page, now: datetime) -> None:
+    """The stream's cursor moves past the page (in the caller's transaction when it stores items)."""
+    PollCursor.objects.filter(account=account, stream=stream).update(
+        cursor=page.cursor or "", last_polled_at=now, last_error="", consecutive_errors=0
+    )
 
 
 @dataclass
