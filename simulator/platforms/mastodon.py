@@ -414,9 +414,8 @@ class MastodonApi(PlatformApi):
         )
         statuses = []
         if kind in (None, "statuses"):
-            by_id = {int(p.id): p for p in self._bisect_window(request.args, matches, key=lambda p: int(p.id))}
-            statuses = [self.status_json(request, by_id[i]) for i in sorted(by_id, reverse=True)
-                        if not by_id[i].deleted]  # fmt: skip
+            window = self._bisect_window(request.args, matches, key=lambda p: int(p.id))  # oldest first
+            statuses = [self.status_json(request, p) for p in reversed(window) if not p.deleted]
         return json_response({"accounts": [], "hashtags": [], "statuses": statuses})
 
     @staticmethod
