@@ -82,6 +82,30 @@ def machine_busy_seconds() -> float:
     return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
+class CpuMeter:
+    """Where the CPU went from now on: the workers' processes, this process (the simulator and the dispatcher
+    the benchmarks run in it), and the rest of the machine (PostgreSQL, Redis, the kernel)."""
+
+    def __init__(self, workers: list[subprocess.Popen[bytes]]) -> None:
+        self.workers = workers
+        self.started = time.perf_counter()
+        self.before = (self._workers_cpu(), time.process_time(), machine_busy_seconds())
+
+    def _workers_cpu(self) -> float:
+        return sum(cpu_seconds(process_tree(worker)) for worker in self.workers)
+
+    def report(self, items: int, what: str) -> str:
+        elapsed = time.perf_counter() - self.started
+        workers = self._workers_cpu() - self.before[0]
+        own = time.process_time() - self.before[1]
+        rest = max(0.0, machine_busy_seconds() - self.before[2] - workers - own)
+        return (
+            f"CPU seconds over the run: workers {workers:.1f}, simulator and dispatcher {own:.1f}, the rest "
+            f"(PostgreSQL, Redis, system) {rest:.1f}, of {elapsed * (os.cpu_count() or 1):.1f} available; "
+            f"workers' CPU per {what} {workers / max(items, 1) * 1e6:.0f} µs"
+        )
+
+
 def peak_rss_mb(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:

@@ -82,8 +82,7 @@ class Command(BaseCommand):
                 from listening.tasks import account_poll
 
                 started = time.perf_counter()
-                pids = bench.process_tree(worker)
-                cpu_before = (bench.cpu_seconds(pids), time.process_time(), bench.machine_busy_seconds())
+                cpu = bench.CpuMeter([worker])
                 stored = last_report = 0
                 while stored < total and time.perf_counter() - started < 900:
                     for cursor_id in services.polls_due():
@@ -94,22 +93,13 @@ class Command(BaseCommand):
                         last_report = time.perf_counter()
                         self.stdout.write(f"  {stored}/{total} stored after {last_report - started:.0f} s")
                 elapsed = time.perf_counter() - started
-                workers_cpu = bench.cpu_seconds(bench.process_tree(worker)) - cpu_before[0]
-                simulator_cpu = time.process_time() - cpu_before[1]
-                machine_cpu = bench.machine_busy_seconds() - cpu_before[2]
                 peak = bench.peak_rss_mb(bench.process_tree(worker))
                 self.stdout.write(self.style.SUCCESS(
                     f"{stored} mentions in {elapsed:.1f} s: {stored / elapsed:,.0f} mentions/s end to end "
                     f"({options['workers']} worker processes, {connection.vendor}, {os.cpu_count()} cores); "
                     f"scorer alone {scorer:,.0f} texts/s on one core; workers' peak RSS {peak:.0f} MB"
                 ))  # fmt: skip
-                rest = max(0.0, machine_cpu - workers_cpu - simulator_cpu)
-                self.stdout.write(
-                    f"CPU seconds over the run: workers {workers_cpu:.1f}, simulator and dispatcher "
-                    f"{simulator_cpu:.1f}, the rest (PostgreSQL, Redis, system) {rest:.1f}, of "
-                    f"{elapsed * (os.cpu_count() or 1):.1f} available; workers' CPU per mention "
-                    f"{workers_cpu / max(stored, 1) * 1e6:.0f} µs"
-                )
+                self.stdout.write(cpu.report(stored, "mention"))
             finally:
                 if worker is not None:
                     bench.stop(worker)

@@ -105,17 +105,11 @@ class Command(BaseCommand):
                 due = timezone.now() + timedelta(seconds=1)
                 Delivery.objects.filter(post__organization=org).update(due_at=due, next_attempt_at=due)
                 started = time.perf_counter()
-                cpu = (self._workers_cpu(workers), time.process_time(), bench.machine_busy_seconds())
+                cpu = bench.CpuMeter(workers)
                 self._run(org, deliveries, workers, env, options, rng)
                 elapsed = time.perf_counter() - started
-                workers_cpu = self._workers_cpu(workers) - cpu[0]
-                own_cpu = time.process_time() - cpu[1]
-                rest = bench.machine_busy_seconds() - cpu[2] - workers_cpu - own_cpu
                 if not options["chaos"]:  # killed workers take their CPU counts with them
-                    self.stdout.write(
-                        f"CPU seconds: workers {workers_cpu:.1f}, simulator and dispatcher {own_cpu:.1f}, the rest "
-                        f"(PostgreSQL, Redis, system) {max(rest, 0):.1f}, of {elapsed * (os.cpu_count() or 1):.1f}"
-                    )
+                    self.stdout.write(cpu.report(len(deliveries), "post"))
                 sim.faults.replace([])
                 verdict = self._verdict(org, sim, deliveries)
                 self._report(verdict, elapsed, options)
@@ -161,10 +155,6 @@ class Command(BaseCommand):
             post.text = f"{post.text} {MARK}{delivery_id}"
         Post.objects.bulk_update(posts, ["text"], batch_size=2000)
         return ids
-
-    @staticmethod
-    def _workers_cpu(workers: list[Any]) -> float:
-        return sum(bench.cpu_seconds(bench.process_tree(w)) for w in workers)
 
     def _worker(self, env: dict[str, str], concurrency: int, number: int) -> Any:
         return bench.start_worker(queues="publishing", concurrency=concurrency, env=env, name=f"publish{number}")
