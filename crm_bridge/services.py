@@ -194,12 +194,12 @@ def event_publish(*, organization_id: int, event: str, data: Mapping[str, Any]) 
     JSON-serializable (datetimes, dates, decimals and UUIDs are turned into strings)."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}: add it to crm_bridge/events.py")
-    payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     active = WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True).only("id", "events")
     # Filtered here, not in SQL: JSON containment has no portable lookup, and an organization has few endpoints.
     endpoint_ids = [endpoint.id for endpoint in active if event in endpoint.events]
     if not endpoint_ids:
         return 0
+    payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     now, event_id = timezone.now(), uuid.uuid4()  # one id and one time for the event, wherever it goes
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(endpoint_id=endpoint_id, event=event, event_id=event_id, payload=payload, created_at=now)

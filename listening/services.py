@@ -29,6 +29,7 @@ from crm_bridge.services import event_publish
 from smms.connectors.errors import AuthRevoked, ConnectorError, RateLimited
 from smms.connectors.types import Interaction, Page
 from smms.errors import Conflict, ValidationFailed
+from smms.lib.db import commit_without_waiting_for_disk
 
 from . import nlp
 from .models import Alert, Mention, PollCursor, QuarantinedItem, Topic, TopicBucket, TopicMention
@@ -194,11 +195,9 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
         for (remote_id, i), (lang, label, value) in zip(fresh, analysed, strict=True)
     ]  # fmt: skip
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The page and its cursor commit together, so a crash of PostgreSQL right after an unflushed
-            # commit loses both and the page is fetched again: waiting for the disk buys nothing here.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # The page and its cursor commit together, so a crash of PostgreSQL right after an unflushed commit
+        # loses both and the page is fetched again: waiting for the disk buys nothing here.
+        commit_without_waiting_for_disk()
         created = _mentions_insert(rows)
         matched = _match_topics(org_id, created)
         if page.quarantined:

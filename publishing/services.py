@@ -25,15 +25,15 @@ from __future__ import annotations
 import logging
 import random
 import zoneinfo
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -49,6 +49,7 @@ from smms.connectors import errors as cx
 from smms.connectors.base import Connector
 from smms.connectors.types import AccountRef, Draft, RemotePost
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from smms.lib.db import commit_without_waiting_for_disk
 
 from .links import utm_tagged
 from .models import Campaign, Delivery, DeliveryEvent, DeliveryState, Post, PostStatus, PostVariant
@@ -483,21 +484,71 @@ def delivery_publish(*, delivery_id: int) -> str:
     """Publish one delivery if it is due and no one else is. Returns what happened: "published",
     "retry" (back on the schedule), "failed", "cancelled", or "skipped" (not claimed: not due, taken by
     another worker, or already done)."""
+    return deliveries_publish(delivery_ids=[delivery_id])[0]
+
+
+def deliveries_publish(*, delivery_ids: Sequence[int]) -> list[str]:
+    """Publish the deliveries of one dispatch message, in order, with what ``delivery_publish`` returns for
+    each. They are claimed together (one transaction) and loaded together (one query); each is then sent
+    and recorded on its own. A delivery whose turn comes after half of the claim has passed goes back on the
+    schedule unsent, so no delivery is ever sent on a claim the recovery sweep may already have taken over."""
     now = timezone.now()
-    with transaction.atomic():
-        claimed = Delivery.objects.filter(id=delivery_id, state=S.SCHEDULED, next_attempt_at__lte=now).update(
-            state=S.PUBLISHING,
-            claimed_until=now + _claim_seconds(),
-            attempts=F("attempts") + 1,
-            dispatched_until=None,
-            updated_at=now,
+    claimed = _claim(delivery_ids, now)
+    outcomes = dict.fromkeys(delivery_ids, "skipped")
+    if not claimed:
+        return list(outcomes.values())
+    deliveries = Delivery.objects.select_related("post", "post__author", "account", "variant").in_bulk(claimed)
+    send_until = now + _claim_seconds() / 2
+    for delivery_id in claimed:
+        delivery = deliveries[delivery_id]
+        if timezone.now() > send_until:
+            outcomes[delivery_id] = _release(delivery)
+            continue
+        try:
+            with translation.override(_author_language(delivery)):
+                outcomes[delivery_id] = _publish_claimed(delivery, timezone.now())
+        except Exception:  # one delivery's failure must not hold the others: the sweep reconciles this one
+            logger.exception("delivery %s: publishing stopped on an unexpected error", delivery_id)
+            outcomes[delivery_id] = "error"
+    return list(outcomes.values())
+
+
+def _claim(delivery_ids: Sequence[int], now: datetime) -> list[int]:
+    """Claim those of ``delivery_ids`` that are scheduled and due, in the given order: a conditional UPDATE
+    (a row another worker claims first no longer matches) and their trail entries, in one transaction."""
+    wanted = list(dict.fromkeys(delivery_ids))
+    if not wanted:
+        return []
+    ops = connection.ops
+    table = Delivery._meta.db_table
+    marks = ", ".join(["%s"] * len(wanted))
+    stamp = ops.adapt_datetimefield_value(now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Django's update() cannot say which rows matched; RETURNING can (PostgreSQL, and SQLite >= 3.35).
+        cursor.execute(
+            f"UPDATE {table} SET state = %s, claimed_until = %s, attempts = attempts + 1, "  # noqa: S608
+            f"dispatched_until = NULL, updated_at = %s "
+            f"WHERE id IN ({marks}) AND state = %s AND next_attempt_at <= %s RETURNING id",
+            [S.PUBLISHING, ops.adapt_datetimefield_value(now + _claim_seconds()), stamp, *wanted, S.SCHEDULED, stamp],
         )
-        if not claimed:
-            return "skipped"
-        DeliveryEvent.objects.create(delivery_id=delivery_id, from_state=S.SCHEDULED, to_state=S.PUBLISHING)
-    delivery = _load(delivery_id)
-    with translation.override(_author_language(delivery)):
-        return _publish_claimed(delivery, now)
+        got = {row[0] for row in cursor.fetchall()}
+        DeliveryEvent.objects.bulk_create(
+            DeliveryEvent(delivery_id=delivery_id, from_state=S.SCHEDULED, to_state=S.PUBLISHING) for delivery_id in got
+        )
+    return [delivery_id for delivery_id in wanted if delivery_id in got]
+
+
+def _release(delivery: Delivery) -> str:
+    """Hand a claimed delivery back to the schedule, unsent (the attempt it was claimed for did not happen)."""
+    moved = _transition(
+        delivery,
+        to_state=S.SCHEDULED,
+        detail=_("Not sent in its turn: back on the schedule."),
+        next_attempt_at=timezone.now(),
+        claimed_until=None,
+        attempts=max(0, delivery.attempts - 1),
+    )
+    return "retry" if moved else "skipped"
 
 
 def _publish_claimed(delivery: Delivery, now: datetime) -> str:
@@ -708,6 +759,10 @@ def _transition(delivery: Delivery, *, to_state: str, detail: str = "", **fields
     """Move a claimed delivery (state publishing) to ``to_state`` with its trail entry and, for an outcome,
     its webhook event, in one transaction. False when the row is no longer in publishing."""
     with transaction.atomic():
+        if to_state == S.PUBLISHED:
+            # A stamp lost in a crash of PostgreSQL leaves the row claimed in publishing: the recovery sweep
+            # finds the post on the network and stamps it again, so the stamp need not wait for the disk.
+            commit_without_waiting_for_disk()
         changed = Delivery.objects.filter(id=delivery.id, state=S.PUBLISHING).update(
             state=to_state, updated_at=timezone.now(), **fields
         )

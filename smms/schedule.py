@@ -20,8 +20,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Webhook retries are due at their own times (30 s to 12 h of backoff), and an on-commit enqueue or a worker
     # can be lost mid-delivery: sending what has come due every 30 s covers all three.
     "webhooks-retry-due": {"task": "crm_bridge.tasks.webhooks_retry_due", "schedule": 30.0},
-    # Scheduled posts must go out within seconds of their time: due deliveries are queued every 5 seconds.
-    "publishing-deliveries-dispatch": {"task": "publishing.tasks.deliveries_dispatch", "schedule": 5.0},
+    # Scheduled posts must go out within seconds of their time: every due delivery is queued every 2 seconds.
+    "publishing-deliveries-dispatch": {"task": "publishing.tasks.deliveries_dispatch", "schedule": 2.0},
     # A worker can die between the network's answer and the record: reconcile expired claims every minute.
     "publishing-deliveries-recover": {"task": "publishing.tasks.deliveries_recover", "schedule": 60.0},
     # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.

@@ -150,6 +150,63 @@ def test_two_workers_publishing_the_same_delivery_post_once(personas, simulator)
     assert len(made(simulator, "mastodon", "Two workers, one post")) == 1
 
 
+def test_a_batch_publishes_what_is_still_due_and_reports_each_delivery_in_order(personas, simulator):
+    account = connect_mastodon(personas)
+    first = schedule(personas, account, "Batch one")
+    taken = schedule(personas, account, "Batch two, taken by another worker")
+    later = schedule(personas, account, "Batch three, not due", at=timezone.now() + timedelta(hours=1))
+    last = schedule(personas, account, "Batch four")
+    Delivery.objects.filter(id=taken.id).update(state="publishing", claimed_until=timezone.now() + timedelta(minutes=5))
+
+    outcomes = services.deliveries_publish(delivery_ids=[first.id, taken.id, later.id, last.id, first.id])
+
+    assert outcomes == ["published", "skipped", "skipped", "published"]
+    assert [len(made(simulator, "mastodon", f"Batch {n}")) for n in ("one", "four")] == [1, 1]
+    assert made(simulator, "mastodon", "Batch two, taken by another worker") == []
+    later.refresh_from_db()
+    assert (later.state, later.attempts) == ("scheduled", 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_with_overlapping_batches_post_each_delivery_once(personas, simulator):
+    account = connect_mastodon(personas)
+    deliveries = [schedule(personas, account, f"Overlap {n}") for n in range(6)]
+    ids = [delivery.id for delivery in deliveries]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker(batch: list[int]) -> None:
+        try:
+            start.wait()
+            outcomes.extend(services.deliveries_publish(delivery_ids=batch))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(batch,)) for batch in (ids[:4], ids[2:])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes).count("published") == 6
+    assert [len(made(simulator, "mastodon", f"Overlap {n}")) for n in range(6)] == [1] * 6
+
+
+def test_a_delivery_whose_turn_comes_late_in_its_batch_goes_back_unsent(personas, simulator, settings):
+    account = connect_mastodon(personas)
+    delivery = schedule(personas, account, "Too late in the batch")
+    settings.SMMS_PUBLISH_CLAIM_SECONDS = 0  # half of the claim has passed before the first turn
+
+    assert services.deliveries_publish(delivery_ids=[delivery.id]) == ["retry"]
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.claimed_until) == ("scheduled", 0, None)
+    assert made(simulator, "mastodon", "Too late in the batch") == []
+    assert trail(delivery)[-2:] == [("scheduled", "publishing"), ("publishing", "scheduled")]
+    settings.SMMS_PUBLISH_CLAIM_SECONDS = 600
+    assert services.delivery_publish(delivery_id=delivery.id) == "published"
+
+
 def test_a_worker_that_loses_the_claim_does_nothing(personas, simulator):
     account = connect_mastodon(personas)
     delivery = schedule(personas, account, "The competitor has it")

@@ -33,6 +33,7 @@ from accounts.demo import connect_simulated
 from accounts.models import SocialAccount, User
 from publishing.models import Delivery, DeliveryState, Post, PostStatus
 from smms.lib import bench
+from smms.schedule import BEAT_SCHEDULE
 
 # Where the accounts live, in this proportion (X without idempotency keys, Mastodon with them, Bluesky with
 # app passwords): every publishing path is exercised.
@@ -43,6 +44,8 @@ CHAOS_FAULTS = [
     {"kind": "error", "status": 503, "rate": 0.10, "methods": ["POST"], "path": PUBLISH_PATHS},
     {"kind": "rate_limit", "count": 60, "retry_after": 2, "rate": 0.01, "methods": ["POST"], "path": PUBLISH_PATHS},
 ]
+# The dispatcher runs as often as beat runs it in production.
+DISPATCH_EVERY = BEAT_SCHEDULE["publishing-deliveries-dispatch"]["schedule"]
 MARK = "#smms-bench-"  # each post's text ends with its delivery's mark: the simulator's record names it
 
 
@@ -163,7 +166,7 @@ class Command(BaseCommand):
     def _run(self, org: Any, deliveries: list[int], workers: list[Any], env: dict[str, str], options: dict[str, Any],
              rng: random.Random) -> None:  # fmt: skip
         from publishing import services
-        from publishing.tasks import BATCH, deliveries_publish
+        from publishing.tasks import deliveries_dispatch
 
         open_states = (DeliveryState.SCHEDULED, DeliveryState.PUBLISHING)
         chaos = options["chaos"]
@@ -171,13 +174,14 @@ class Command(BaseCommand):
         next_kill = None  # the first kill comes once a tenth is settled, Redis restarts at two fifths
         redis_restarted = False
         last_recover = last_report = started
+        last_dispatch = started - DISPATCH_EVERY
         remaining = total = len(deliveries)
         while remaining and time.perf_counter() - started < options["timeout"]:
             now = time.perf_counter()
             try:
-                due = services.deliveries_due(limit=2000)
-                for start in range(0, len(due), BATCH):  # as beat's deliveries_dispatch does
-                    deliveries_publish.delay(due[start : start + BATCH])
+                if now - last_dispatch >= DISPATCH_EVERY:  # beat's part, at beat's pace
+                    deliveries_dispatch()
+                    last_dispatch = now
             except Exception as exc:  # the broker is restarting: beat would simply try at its next tick
                 self.stdout.write(f"  dispatch: {type(exc).__name__}: {exc}")
             if now - last_recover > (3 if chaos else 30):
