@@ -35,6 +35,8 @@ from .serializers import (
     PostFilterSerializer,
     PostInputSerializer,
     PostOutputSerializer,
+    QueueSlotsInputSerializer,
+    QueueSlotsOutputSerializer,
     ScheduleInputSerializer,
     SendBackInputSerializer,
 )
@@ -185,6 +187,14 @@ class PostViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._change(services.post_cancel)
 
+    @extend_schema(request=None, responses={200: PostOutputSerializer, 400: None, 409: None})
+    @action(detail=True, methods=["post"])
+    def queue(self, request: Request, pk: str | None = None) -> Response:
+        """Add the post to its accounts' queues: each delivery at its account's next free slot. Scheduled at
+        once when the caller may approve; otherwise the slots are kept until the post is approved. An account
+        without slots is a 400 naming it."""
+        return self._change(services.post_queue)
+
 
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """Deliveries: one post on one account, as the engine publishes it. Read-only."""
@@ -209,3 +219,43 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScope
     @extend_schema(responses=DeliveryDetailOutputSerializer)
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(DeliveryDetailOutputSerializer(self.get_object()).data)
+
+
+class QueueSlotsViewSet(OrgScopedViewSet):
+    """The weekly queue slots of one social account: read them with the next slots, or replace them all."""
+
+    scope_area = "publishing"
+    write_perm = Perm.APPROVE_POSTS
+    queryset = SocialAccount.objects.none()
+    serializer_class = QueueSlotsOutputSerializer
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[SocialAccount]:  # type: ignore[override]
+        return account_selectors.social_account_list(org=org)
+
+    def _answer(self, account: SocialAccount) -> Response:
+        schedule = selectors.queue_schedule(org=self.org, account=account)
+        upcoming = selectors.queue_upcoming(org=self.org, account=account)
+        data = {
+            "account": account.id,
+            "timezone": schedule.timezone if schedule else None,
+            "slots": [{"weekday": s.weekday, "time": s.time} for s in schedule.slots.all()] if schedule else [],
+            "upcoming": [{"at": e.at, "post_ids": [d.post_id for d in e.deliveries]} for e in upcoming],
+        }
+        return Response(QueueSlotsOutputSerializer(data).data)
+
+    @extend_schema(responses=QueueSlotsOutputSerializer)
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self.get_object())
+
+    @extend_schema(request=QueueSlotsInputSerializer, responses=QueueSlotsOutputSerializer)
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        account = self.get_object()
+        data = QueueSlotsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.slots_set(
+            actor=self.actor,
+            account=account,
+            tz=data.validated_data["timezone"],
+            slots=[(slot["weekday"], slot["time"]) for slot in data.validated_data["slots"]],
+        )
+        return self._answer(account)
