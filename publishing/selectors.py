@@ -152,6 +152,11 @@ class QueueEntry:
     deliveries: list[Delivery]
 
 
+def post_is_queued(*, org: Organization, post: Post) -> bool:
+    """Whether the post's open deliveries are on their accounts' queue slots (each at its own time)."""
+    return Delivery.objects.filter(post=post, post__organization=org, queued=True, state__in=OPEN_STATES).exists()
+
+
 def queue_schedule(*, org: Organization, account: SocialAccount) -> QueueSchedule | None:
     """The account's queue schedule with its slots, if the account is the organization's and has one."""
     return QueueSchedule.objects.filter(account=account, account__organization=org).prefetch_related("slots").first()

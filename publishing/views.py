@@ -173,6 +173,11 @@ def _editorial(request: HttpRequest, post_id: int, act: Callable[[Post, Membersh
     return redirect("post_detail", post_id=post.id)
 
 
+def _unchanged(at: datetime | None, planned: datetime | None) -> bool:
+    """No time typed, or the planned time the form was filled with (to the minute)."""
+    return at is None or (planned is not None and abs(at - planned) < timedelta(minutes=1))
+
+
 @org_required(Perm.APPROVE_POSTS)
 @require_POST
 def post_approve(request: HttpRequest, post_id: int) -> HttpResponse:
@@ -181,6 +186,8 @@ def post_approve(request: HttpRequest, post_id: int) -> HttpResponse:
     at = form.cleaned_data["at"] if form.is_valid() else None
 
     def approve(post: Post, actor: Membership) -> Post:
+        if selectors.post_is_queued(org=actor.organization, post=post) and _unchanged(at, post.scheduled_at):
+            return services.post_schedule(post=post, actor=actor)  # each delivery keeps its own queue slot
         if at is not None:
             return services.post_schedule(post=post, actor=actor, at=at)
         return services.post_approve(post=post, actor=actor)

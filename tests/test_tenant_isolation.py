@@ -69,6 +69,7 @@ ID_URLS = {
     "queue_group": ("get", {"group_id": "group"}),
     "post-queue": ("post", {"pk": "post"}),
     "social-account-queue-slots": ("get", {"pk": "account"}),
+    "account-group-queue-slots": ("put", {"pk": "group"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

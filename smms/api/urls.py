@@ -26,4 +26,9 @@ urlpatterns = [
         publishing_views.QueueSlotsViewSet.as_view({"get": "retrieve", "put": "update"}),
         name="social-account-queue-slots",
     ),
+    path(
+        "account-groups/<int:pk>/queue-slots/",
+        publishing_views.GroupQueueSlotsViewSet.as_view({"put": "update"}),
+        name="account-group-queue-slots",
+    ),
 ]

@@ -11,6 +11,7 @@ from itertools import islice
 import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
@@ -420,3 +421,44 @@ def test_the_api_names_accounts_without_slots(personas, account, api_client_for)
     answer = api_client_for(personas.lead).post(f"/api/v1/posts/{post.id}/queue/")
     assert answer.status_code == 400
     assert answer.json()["error"]["message"].startswith(f"These accounts have no queue slots yet: {account}.")
+
+
+def test_approving_on_the_page_with_the_prefilled_time_keeps_each_accounts_slot(
+    personas, account, other_account, client_for, clock
+):
+    services.slots_set(actor=personas.lead, account=account, slots=[(WED, NINE)], tz="Europe/Paris")
+    services.slots_set(actor=personas.lead, account=other_account, slots=[(THU, NINE)], tz="Europe/Paris")
+    post = services.post_queue(post=write(personas, account, other_account), actor=personas.agent)
+    services.post_submit(post=post, actor=personas.agent)
+    # The approve form shows the post's planned time (the earliest slot), in the lead's time zone.
+    client_for(personas.lead).post(reverse("post_approve", args=[post.id]), {"at": "2026-10-21T09:00"})
+    assert Post.objects.get(id=post.id).status == "scheduled"
+    assert due(post) == {"acme_fr": utc(2026, 10, 21, 7), "acme_us": utc(2026, 10, 22, 7)}
+
+
+def test_the_api_sets_a_groups_slots_on_every_account(personas, account, other_account, api_client_for, clock):
+    group = AccountGroupFactory(organization=personas.org)
+    group.accounts.add(account, other_account)
+    body = {"timezone": "Asia/Tokyo", "slots": [{"weekday": THU, "time": "08:00"}]}
+    answer = api_client_for(personas.lead).put(f"/api/v1/account-groups/{group.id}/queue-slots/", body, format="json")
+    assert answer.status_code == 200
+    assert [(a["account"], a["timezone"], a["slots"]) for a in answer.json()] == [
+        (account.id, "Asia/Tokyo", [{"weekday": THU, "time": "08:00"}]),
+        (other_account.id, "Asia/Tokyo", [{"weekday": THU, "time": "08:00"}]),
+    ]
+    assert parse_datetime(answer.json()[0]["upcoming"][0]["at"]) == utc(2026, 10, 21, 23)  # Thursday 08:00 Tokyo
+
+
+def test_the_queue_overview_takes_the_same_queries_for_one_account_or_many(personas, account, client_for):
+    client = client_for(personas.lead)
+    services.slots_set(actor=personas.lead, account=account, slots=[(MON, NINE)])
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("queue")).status_code == 200
+    for n in range(3):
+        services.slots_set(
+            actor=personas.lead, account=SocialAccountFactory(organization=personas.org), slots=[(n, NINE)]
+        )
+    with CaptureQueriesContext(connection) as four:
+        page = client.get(reverse("queue")).content.decode()
+    assert page.count('data-testid="queue-account"') == 4
+    assert len(four) == len(one)
