@@ -462,3 +462,28 @@ def test_the_queue_overview_takes_the_same_queries_for_one_account_or_many(perso
         page = client.get(reverse("queue")).content.decode()
     assert page.count('data-testid="queue-account"') == 4
     assert len(four) == len(one)
+
+
+def test_a_community_manager_schedules_an_approved_post_by_queuing_it(personas, account, clock):
+    services.slots_set(actor=personas.lead, account=account, slots=[(WED, NINE)])
+    post = write(personas, account)
+    services.post_submit(post=post, actor=personas.agent)
+    services.post_approve(post=post, actor=personas.lead)  # no time: approved, waiting to be scheduled
+    queued = services.post_queue(post=post, actor=personas.agent)
+    assert (queued.status, queued.scheduled_at) == ("scheduled", utc(2026, 10, 21, 7))
+    assert Delivery.objects.get(post=post).state == "scheduled"
+
+
+def test_queuing_again_keeps_the_post_on_its_slot_and_another_organization_cannot(personas, account, clock):
+    services.slots_set(actor=personas.lead, account=account, slots=[(WED, NINE), (THU, NINE)])
+    post = services.post_queue(post=write(personas, account), actor=personas.lead)
+    assert services.post_queue(post=post, actor=personas.lead).scheduled_at == utc(2026, 10, 21, 7)
+    with pytest.raises(NotFound):
+        services.post_queue(post=post, actor=personas.outsider)
+
+
+def test_the_queue_page_shows_a_new_york_schedule_in_the_readers_time_zone(personas, account, client_for, clock):
+    services.slots_set(actor=personas.lead, account=account, slots=[(WED, NINE)], tz="America/New_York")
+    page = client_for(personas.lead).get(reverse("queue_account", args=[account.id])).content.decode()
+    assert 'datetime="2026-10-21T15:00:00+02:00"' in page  # 09:00 in New York is 15:00 in Paris
+    assert '<option value="America/New_York" selected>' in page
