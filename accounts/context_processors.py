@@ -32,6 +32,7 @@ NAV = [
     ("analytics", _("Analytics"), "/analytics/"),
     ("publishing", _("Publishing"), "/publishing/"),
     ("calendar", _("Calendar"), "/publishing/calendar/"),
+    ("queue", _("Queue"), "/publishing/queue/"),
     ("inbox", _("Inbox"), "/inbox/"),
     ("campaigns", _("Campaigns"), "/publishing/campaigns/"),
     ("contacts", _("Contacts"), "/contacts/"),

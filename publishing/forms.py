@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from collections.abc import Iterable
+from datetime import time
 from typing import Any, cast
 
 from django import forms
@@ -117,3 +120,56 @@ class CalendarMoveForm(forms.Form):
 
     at = forms.DateTimeField(label=_("Publish at"), input_formats=["%Y-%m-%dT%H:%M"])
     view = forms.ChoiceField(choices=[("week", "week"), ("month", "month")], required=False)
+
+
+WEEKDAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
+TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3])[:h.]([0-5]\d)$")
+
+
+class QueueSlotsForm(forms.Form):
+    """The weekly queue slots: for each weekday the local times, like "09:00, 12:30", and the time zone."""
+
+    timezone = forms.ChoiceField(label=_("Time zone"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["timezone"]).choices = [
+            (zone, zone) for zone in sorted(zoneinfo.available_timezones())
+        ]
+        for weekday, label in enumerate(WEEKDAYS):
+            self.fields[f"day_{weekday}"] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=400,
+                widget=forms.TextInput(attrs={"placeholder": "09:00, 12:30"}),
+            )
+
+    @staticmethod
+    def initial_for(tz: str, slots: Iterable[tuple[int, time]]) -> dict[str, str]:
+        initial = {"timezone": tz}
+        for weekday, at in sorted(slots):
+            key = f"day_{weekday}"
+            initial[key] = f"{initial[key]}, {at:%H:%M}" if key in initial else f"{at:%H:%M}"
+        return initial
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for weekday in range(7):
+            key = f"day_{weekday}"
+            times = []
+            for word in re.split(r"[,;\s]+", data.get(key, "") or ""):
+                if not word:
+                    continue
+                match = TIME_OF_DAY.match(word)
+                if match is None:
+                    self.add_error(key, _("“%(value)s” is not a time of day like 09:30.") % {"value": word})
+                    break
+                times.append(time(int(match[1]), int(match[2])))
+            data[f"{key}_times"] = times
+        return data
+
+    def slots(self) -> list[tuple[int, time]]:
+        return [(weekday, at) for weekday in range(7) for at in self.cleaned_data[f"day_{weekday}_times"]]
+
+    def day_fields(self) -> list[forms.BoundField]:
+        return [self[f"day_{weekday}"] for weekday in range(7)]

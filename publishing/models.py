@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization, Platform, SocialAccount
+from accounts.models import Organization, Platform, SocialAccount, validate_timezone
 
 
 class Campaign(models.Model):
@@ -134,6 +134,8 @@ class Delivery(models.Model):
     # An attempt may have created the post without SMMS hearing back: ask the network before sending again.
     unknown_outcome = models.BooleanField(default=False)
     failure_notified_at = models.DateTimeField(null=True, blank=True)
+    # Its due time is one of the account's queue slots (post_queue), which no other queued delivery may take.
+    queued = models.BooleanField(_("queued"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,6 +153,13 @@ class Delivery(models.Model):
             models.CheckConstraint(
                 condition=~Q(state=DeliveryState.PUBLISHING) | Q(claimed_until__isnull=False),
                 name="publishing_delivery_publishing_is_claimed",
+            ),
+            # Two people queuing at the same moment cannot both take a slot: the second insert waits for the
+            # first, then fails, and post_queue looks again (services._queue_assign).
+            models.UniqueConstraint(
+                fields=["account", "due_at"],
+                condition=Q(queued=True, state__in=["draft", "awaiting_approval", "scheduled"]),
+                name="publishing_delivery_one_queued_per_slot",
             ),
         ]
         indexes = [
@@ -183,3 +192,36 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}: {self.from_state} → {self.to_state}"
+
+
+class QueueSchedule(models.Model):
+    """When an account publishes what is added to its queue: weekly slots in the time zone of the schedule, so
+    a 09:00 Europe/Paris slot stays at 09:00 in Paris across the changes of summer time."""
+
+    account = models.OneToOneField(SocialAccount, on_delete=models.CASCADE, related_name="queue_schedule")
+    timezone = models.CharField(_("time zone"), max_length=64, validators=[validate_timezone])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(timezone=""), name="publishing_queueschedule_timezone")]
+
+    def __str__(self) -> str:
+        return f"{self.account} ({self.timezone})"
+
+
+class QueueSlot(models.Model):
+    """One weekly slot: a weekday (0 = Monday) and a local time of day."""
+
+    schedule = models.ForeignKey(QueueSchedule, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    time = models.TimeField(_("time"))
+
+    class Meta:
+        ordering = ["weekday", "time"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "weekday", "time"], name="publishing_queueslot_unique"),
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="publishing_queueslot_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.time:%H:%M}"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
@@ -15,8 +17,8 @@ from accounts.models import Organization, Platform, SocialAccount, SocialAccount
 from accounts.platforms import connector_for
 from smms.errors import NotFound
 
-from .models import Campaign, Delivery, DeliveryEvent, Post, PostStatus
-from .services import _text_problem, posted_text
+from .models import Campaign, Delivery, DeliveryEvent, Post, PostStatus, QueueSchedule, QueueSlot
+from .services import OPEN_STATES, _text_problem, posted_text, queue_times
 
 
 def index_context(*, org: Organization) -> dict[str, Any]:
@@ -139,3 +141,70 @@ def calendar_posts(*, org: Organization, start: datetime, end: datetime) -> Quer
         .prefetch_related(Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id")))
         .order_by("scheduled_at", "id")
     )
+
+
+# --- the queue --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueEntry:
+    """One upcoming slot of an account's queue and the open deliveries due then (none: the slot is free)."""
+
+    at: datetime
+    deliveries: list[Delivery]
+
+
+def post_is_queued(*, org: Organization, post: Post) -> bool:
+    """Whether the post's open deliveries are on their accounts' queue slots (each at its own time)."""
+    return Delivery.objects.filter(post=post, post__organization=org, queued=True, state__in=OPEN_STATES).exists()
+
+
+def queue_schedule(*, org: Organization, account: SocialAccount) -> QueueSchedule | None:
+    """The account's queue schedule with its slots, if the account is the organization's and has one."""
+    return QueueSchedule.objects.filter(account=account, account__organization=org).prefetch_related("slots").first()
+
+
+def queue_upcoming(
+    *, org: Organization, account: SocialAccount, count: int = 10, after: datetime | None = None
+) -> list[QueueEntry]:
+    """The next ``count`` slots of the account's queue after now, each with what is booked in it."""
+    schedule = queue_schedule(org=org, account=account)
+    if schedule is None:
+        return []
+    times = list(
+        islice(
+            queue_times(
+                tz=schedule.timezone,
+                slots=[(slot.weekday, slot.time) for slot in schedule.slots.all()],
+                after=after or timezone.now(),
+            ),
+            count,
+        )
+    )
+    if not times:
+        return []
+    booked: dict[datetime, list[Delivery]] = {}
+    deliveries = (
+        Delivery.objects.filter(
+            account=account,
+            post__organization=org,
+            state__in=OPEN_STATES,
+            due_at__gte=times[0],
+            due_at__lte=times[-1],
+        )
+        .select_related("post")
+        .order_by("due_at", "id")
+    )
+    for delivery in deliveries:
+        booked.setdefault(delivery.due_at, []).append(delivery)  # type: ignore[arg-type]
+    return [QueueEntry(at=at, deliveries=booked.get(at, [])) for at in times]
+
+
+def queue_overview(*, org: Organization) -> list[tuple[SocialAccount, int]]:
+    """The organization's connected accounts with how many weekly queue slots each has."""
+    accounts = account_selectors.social_account_list(org=org, status=SocialAccountStatus.CONNECTED)
+    counts = dict(
+        QueueSlot.objects.filter(schedule__account__organization=org)
+        .values_list("schedule__account_id")
+        .annotate(n=Count("id"))
+        .values_list("schedule__account_id", "n")
+    )
+    return [(account, counts.get(account.id, 0)) for account in accounts.order_by("platform", "handle")]

@@ -27,7 +27,7 @@ import random
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -40,7 +40,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts import services as account_services
-from accounts.models import Membership, Platform, SocialAccount, SocialAccountStatus, User
+from accounts.models import AccountGroup, Membership, Platform, SocialAccount, SocialAccountStatus, User
 from accounts.platforms import CONNECTABLE, capabilities, connector_for
 from accounts.roles import Perm, role_allows
 from accounts.services import require
@@ -52,7 +52,17 @@ from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from smms.lib.db import commit_without_waiting_for_disk
 
 from .links import utm_tagged
-from .models import Campaign, Delivery, DeliveryEvent, DeliveryState, Post, PostStatus, PostVariant
+from .models import (
+    Campaign,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    Post,
+    PostStatus,
+    PostVariant,
+    QueueSchedule,
+    QueueSlot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -370,6 +380,11 @@ def post_approve(*, post: Post, actor: Membership) -> Post:
     approved and its deliveries wait, as drafts, for ``post_schedule``."""
     refusal = _("Only a post awaiting approval can be approved.")
     with _editing(post, actor, Perm.APPROVE_POSTS, when=PostStatus.AWAITING_APPROVAL, refusal=refusal) as post:
+        if _has_queued(post):  # each delivery keeps its queue slot, or takes the next free one if it is past
+            return _queue_place(
+                post, actor=actor, deliveries_from=[S.AWAITING_APPROVAL], deliveries_to=S.SCHEDULED, keep=True,
+                detail=_("Approved"),
+            )  # fmt: skip
         at = post.scheduled_at
         scheduling = _scheduling(at) if at is not None and at >= timezone.now() - SCHEDULE_GRACE else {}
         return _move(
@@ -406,10 +421,11 @@ def post_schedule(*, post: Post, actor: Membership, at: datetime | None = None) 
     require(actor, Perm.COMPOSE_POSTS)
     with transaction.atomic():
         post = _locked(post, actor)
+        keep_queue = at is None and _has_queued(post)  # no time given: a queued post keeps its queue slots
         at = at or post.scheduled_at
         if at is None:
             raise ValidationFailed(_("Choose when to publish."), field="scheduled_at")
-        if at < timezone.now() - SCHEDULE_GRACE:
+        if at < timezone.now() - SCHEDULE_GRACE and not keep_queue:
             raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
         if post.status == PostStatus.CANCELLED:
             raise Conflict(_("This post was cancelled."))
@@ -418,6 +434,11 @@ def post_schedule(*, post: Post, actor: Membership, at: datetime | None = None) 
             if not role_allows(actor.role, Perm.APPROVE_POSTS):
                 raise Forbidden(_("This post needs approval before it can be scheduled."))
             detail = _("Approved")
+        if keep_queue:
+            return _queue_place(
+                post, actor=actor, deliveries_from=[*OPEN_STATES, S.FAILED], deliveries_to=S.SCHEDULED, keep=True,
+                detail=detail,
+            )  # fmt: skip
         return _move(
             post,
             actor=actor,
@@ -425,6 +446,7 @@ def post_schedule(*, post: Post, actor: Membership, at: datetime | None = None) 
             deliveries_from=[*OPEN_STATES, S.FAILED],
             deliveries_to=S.SCHEDULED,
             detail=detail,
+            queued=False,  # a time chosen by hand (the calendar's drag and drop) takes the post out of the queue
             **_scheduling(at),
         )
 
@@ -442,6 +464,209 @@ def post_cancel(*, post: Post, actor: Membership) -> Post:
         return _move(
             post, actor=actor, status=PostStatus.CANCELLED, deliveries_from=OPEN_STATES, deliveries_to=S.CANCELLED
         )
+
+
+# --- the queue ----------------------------------------------------------------------------------------------------
+# How far ahead post_queue looks for a free slot before saying an account's queue is full.
+QUEUE_HORIZON = timedelta(days=366)
+# More slots than this in a week is a typing accident, not a publishing plan.
+QUEUE_MAX_SLOTS = 7 * 24
+# Two people queuing on one account at the same moment: the one who loses the slot looks again, this many times.
+QUEUE_ATTEMPTS = 5
+
+
+def slots_set(
+    *,
+    actor: Membership,
+    slots: Iterable[tuple[int, time]],
+    tz: str | None = None,
+    account: SocialAccount | None = None,
+    group: AccountGroup | None = None,
+) -> list[QueueSchedule]:
+    """Replace the weekly queue slots (weekday 0 = Monday, local time of day) of ``account``, or of every account
+    of ``group`` at once, in the time zone ``tz`` (default: the schedule's own, else the actor's). No slots
+    empties the queue. Posts already queued keep their times."""
+    require(actor, Perm.APPROVE_POSTS)
+    if (account is None) == (group is None):
+        raise ValueError("slots_set takes an account or a group")
+    org_id = actor.organization_id
+    if account is not None:
+        if account.organization_id != org_id:
+            raise NotFound(_("No such account."))
+        accounts = [account]
+    else:
+        assert group is not None
+        if group.organization_id != org_id:
+            raise NotFound(_("No such account group."))
+        accounts = list(group.accounts.order_by("id"))  # locked in id order: two group edits cannot deadlock
+    if tz is not None and tz not in zoneinfo.available_timezones():
+        raise ValidationFailed(_("%(value)s is not a known time zone.") % {"value": tz}, field="timezone")
+    wanted: set[tuple[int, time]] = set()
+    for weekday, at in slots:
+        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise ValidationFailed(_("A weekday is a number from 0 (Monday) to 6 (Sunday)."), field="slots")
+        wanted.add((weekday, at.replace(second=0, microsecond=0, tzinfo=None)))
+    if len(wanted) > QUEUE_MAX_SLOTS:
+        raise ValidationFailed(
+            _("A queue holds at most %(count)s slots a week.") % {"count": QUEUE_MAX_SLOTS}, field="slots"
+        )
+    schedules = []
+    with transaction.atomic():
+        for target in accounts:
+            schedule, _created = QueueSchedule.objects.get_or_create(
+                account=target, defaults={"timezone": tz or actor.user.timezone}
+            )
+            schedule = QueueSchedule.objects.select_for_update().get(id=schedule.id)
+            if tz is not None and schedule.timezone != tz:
+                schedule.timezone = tz
+            schedule.save(update_fields=["timezone", "updated_at"])
+            schedule.slots.all().delete()
+            QueueSlot.objects.bulk_create(
+                QueueSlot(schedule=schedule, weekday=weekday, time=at) for weekday, at in sorted(wanted)
+            )
+            schedules.append(schedule)
+    return schedules
+
+
+def queue_times(*, tz: str, slots: Iterable[tuple[int, time]], after: datetime) -> Iterator[datetime]:
+    """The times of weekly ``slots`` (local to ``tz``) strictly after ``after``, earliest first, in UTC, for a
+    year. Each day's slots are read on the wall clock of that day, so a 09:00 slot stays at 09:00 local across
+    the changes of summer time; a slot in the hour skipped in spring falls an hour later, one in the hour
+    repeated in autumn on its first occurrence."""
+    zone = zoneinfo.ZoneInfo(tz)
+    by_weekday: dict[int, list[time]] = {}
+    for weekday, at in slots:
+        by_weekday.setdefault(weekday, []).append(at)
+    if not by_weekday:
+        return
+    day = after.astimezone(zone).date()
+    last = day + QUEUE_HORIZON
+    while day <= last:
+        local = {datetime.combine(day, at, zone).astimezone(UTC) for at in by_weekday.get(day.weekday(), ())}
+        yield from (at for at in sorted(local) if at > after)
+        day += timedelta(days=1)
+
+
+def _queue_slots(account_ids: Iterable[int]) -> dict[int, tuple[str, list[tuple[int, time]]]]:
+    """Per account that has queue slots: the schedule's time zone and its (weekday, time) slots."""
+    found: dict[int, tuple[str, list[tuple[int, time]]]] = {}
+    rows = QueueSlot.objects.filter(schedule__account_id__in=list(account_ids)).values_list(
+        "schedule__account_id", "schedule__timezone", "weekday", "time"
+    )
+    for account_id, tz, weekday, at in rows:
+        found.setdefault(account_id, (tz, []))[1].append((weekday, at))
+    return found
+
+
+def _has_queued(post: Post) -> bool:
+    return Delivery.objects.filter(post=post, queued=True, state__in=OPEN_STATES).exists()
+
+
+def _queue_place(
+    post: Post,
+    *,
+    actor: Membership,
+    deliveries_from: Iterable[str],
+    deliveries_to: str | None,
+    keep: bool,
+    detail: str,
+) -> Post:
+    """Put each of the post's deliveries in ``deliveries_from`` on its own account's next free queue slot and
+    move it to ``deliveries_to`` (None: it stays where it is, its slot reserved). With ``keep``, a delivery
+    already queued at a time still ahead keeps it. The post is planned at the earliest of the times, and is
+    scheduled when its deliveries are. Runs inside the caller's transaction, with the post locked.
+
+    A slot is taken by any open delivery of the account due then. Two people queuing on one account at the same
+    moment may both see a slot free: the partial unique index on queued deliveries makes the second write wait
+    for the first transaction, then fail, and this function looks again with what the first one committed."""
+    deliveries = list(
+        Delivery.objects.select_for_update(of=("self",))
+        .filter(post=post, state__in=list(deliveries_from))
+        .select_related("account")
+        .order_by("id")
+    )
+    if not deliveries:
+        raise Conflict(_("Nothing is left to queue: the post has been published or cancelled everywhere."))
+    slots = _queue_slots(d.account_id for d in deliveries)
+    now = timezone.now()
+    kept = {
+        d.id: d.due_at
+        for d in deliveries
+        if keep and d.queued and d.due_at is not None and d.due_at >= now - SCHEDULE_GRACE
+    }
+    missing = sorted({str(d.account) for d in deliveries if d.id not in kept and d.account_id not in slots})
+    if missing:
+        raise ValidationFailed(
+            _("These accounts have no queue slots yet: %(accounts)s. Set them on their Queue page.")
+            % {"accounts": ", ".join(missing)}
+        )
+    for _attempt in range(QUEUE_ATTEMPTS):
+        now = timezone.now()
+        times = dict(kept)
+        for d in deliveries:
+            if d.id in times:
+                continue
+            taken = set(
+                Delivery.objects.filter(account_id=d.account_id, state__in=OPEN_STATES, due_at__gt=now)
+                .exclude(post=post)
+                .values_list("due_at", flat=True)
+            )
+            tz, weekly = slots[d.account_id]
+            free = next((at for at in queue_times(tz=tz, slots=weekly, after=now) if at not in taken), None)
+            if free is None:
+                raise Conflict(
+                    _("The queue of %(account)s has no free slot in the coming year.") % {"account": d.account}
+                )
+            times[d.id] = free
+        try:
+            with transaction.atomic():  # a savepoint: losing a slot to someone else leaves the post as it was
+                for d in deliveries:
+                    at = times[d.id]
+                    fields = _scheduling(at) if deliveries_to == S.SCHEDULED else {"due_at": at}
+                    Delivery.objects.filter(id=d.id).update(
+                        queued=True, state=deliveries_to or d.state, updated_at=now, **fields
+                    )
+        except IntegrityError:
+            continue
+        break
+    else:
+        raise Conflict(_("Others are adding posts to these queues right now: try again."))
+    DeliveryEvent.objects.bulk_create(
+        DeliveryEvent(
+            delivery_id=d.id,
+            from_state=d.state,
+            to_state=deliveries_to or d.state,
+            actor=actor.user,
+            detail=detail,
+        )
+        for d in deliveries
+    )
+    status = PostStatus.SCHEDULED if deliveries_to == S.SCHEDULED else post.status
+    Post.objects.filter(id=post.id).update(status=status, scheduled_at=min(times.values()), updated_at=now)
+    post.refresh_from_db()
+    return post
+
+
+def post_queue(*, post: Post, actor: Membership) -> Post:
+    """Add a post to the queue: each delivery gets its own account's next free slot after now. The same rules
+    as ``post_schedule``: a member who may approve schedules the post at those times (that is their approval);
+    a post that still needs approval keeps them reserved and is scheduled at them by ``post_approve`` (or at
+    the next free slots if they have passed by then). Failed deliveries are queued again."""
+    require(actor, Perm.COMPOSE_POSTS)
+    with transaction.atomic():
+        post = _locked(post, actor)
+        if post.status == PostStatus.CANCELLED:
+            raise Conflict(_("This post was cancelled."))
+        needs_approval = post.status in (PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL)
+        if needs_approval and not role_allows(actor.role, Perm.APPROVE_POSTS):
+            return _queue_place(
+                post, actor=actor, deliveries_from=OPEN_STATES, deliveries_to=None, keep=False,
+                detail=_("Queue slot reserved; published there once approved."),
+            )  # fmt: skip
+        return _queue_place(
+            post, actor=actor, deliveries_from=[*OPEN_STATES, S.FAILED], deliveries_to=S.SCHEDULED, keep=False,
+            detail=_("Approved; added to the queue.") if needs_approval else _("Added to the queue."),
+        )  # fmt: skip
 
 
 # --- the engine ---------------------------------------------------------------------------------------------------

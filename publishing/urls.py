@@ -14,6 +14,10 @@ urlpatterns = [
     path("posts/<int:post_id>/send-back/", views.post_send_back, name="post_send_back"),
     path("posts/<int:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("posts/<int:post_id>/move/", views.post_move, name="post_move"),
+    path("posts/<int:post_id>/queue/", views.post_queue, name="post_queue"),
+    path("queue/", views.queue_index, name="queue"),
+    path("queue/accounts/<int:account_id>/", views.queue_account, name="queue_account"),
+    path("queue/groups/<int:group_id>/", views.queue_group, name="queue_group"),
     path("campaigns/", views.campaigns, name="campaigns"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
 ]

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,7 +24,15 @@ from accounts.roles import Perm, role_allows
 from smms.errors import DomainError, Forbidden, ValidationFailed
 
 from . import selectors, services
-from .forms import ApproveForm, CalendarForm, CalendarMoveForm, CampaignForm, ComposeForm, PostFilterForm
+from .forms import (
+    ApproveForm,
+    CalendarForm,
+    CalendarMoveForm,
+    CampaignForm,
+    ComposeForm,
+    PostFilterForm,
+    QueueSlotsForm,
+)
 from .models import Campaign, Post, PostStatus
 
 
@@ -69,6 +78,11 @@ def _create(form: ComposeForm, actor: Membership, action: str) -> Post:
     )
     if action == "schedule":
         return services.post_schedule(post=post, actor=actor, at=at)
+    if action == "queue":
+        post = services.post_queue(post=post, actor=actor)
+        if post.status == PostStatus.DRAFT:  # the author may not approve: the reserved slots wait for approval
+            return services.post_submit(post=post, actor=actor)
+        return post
     if action == "submit":
         return services.post_submit(post=post, actor=actor)
     return post
@@ -80,10 +94,11 @@ def compose(request: HttpRequest) -> HttpResponse:
     form = _compose_form(request)
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action", "submit")
-        if action != "submit" and not role_allows(membership.role, Perm.APPROVE_POSTS):
+        if action not in ("submit", "queue") and not role_allows(membership.role, Perm.APPROVE_POSTS):
             action = "submit"
         try:
-            post = _create(form, membership, action)
+            with transaction.atomic():  # a refused queue (an account without slots) leaves no stray draft
+                post = _create(form, membership, action)
         except DomainError as exc:
             _add_error(form, exc)
         else:
@@ -91,6 +106,9 @@ def compose(request: HttpRequest) -> HttpResponse:
                 "submit": _("Post sent for approval."),
                 "schedule": _("Post scheduled."),
                 "draft": _("Draft saved."),
+                "queue": _("Post added to the queue.")
+                if post.status == PostStatus.SCHEDULED
+                else _("Post sent for approval; its queue slots are kept for it."),
             }
             messages.success(request, done.get(action, done["draft"]))
             return redirect("post_detail", post_id=post.id)
@@ -155,6 +173,11 @@ def _editorial(request: HttpRequest, post_id: int, act: Callable[[Post, Membersh
     return redirect("post_detail", post_id=post.id)
 
 
+def _unchanged(at: datetime | None, planned: datetime | None) -> bool:
+    """No time typed, or the planned time the form was filled with (to the minute)."""
+    return at is None or (planned is not None and abs(at - planned) < timedelta(minutes=1))
+
+
 @org_required(Perm.APPROVE_POSTS)
 @require_POST
 def post_approve(request: HttpRequest, post_id: int) -> HttpResponse:
@@ -163,6 +186,8 @@ def post_approve(request: HttpRequest, post_id: int) -> HttpResponse:
     at = form.cleaned_data["at"] if form.is_valid() else None
 
     def approve(post: Post, actor: Membership) -> Post:
+        if selectors.post_is_queued(org=actor.organization, post=post) and _unchanged(at, post.scheduled_at):
+            return services.post_schedule(post=post, actor=actor)  # each delivery keeps its own queue slot
         if at is not None:
             return services.post_schedule(post=post, actor=actor, at=at)
         return services.post_approve(post=post, actor=actor)
@@ -315,3 +340,91 @@ def post_move(request: HttpRequest, post_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Post rescheduled."))
     return redirect(f"{reverse('calendar')}?view={view}&date={timezone.localtime(at).date().isoformat()}")
+
+
+# --- the queue --------------------------------------------------------------------------------------------------
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def post_queue(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Add a post to its accounts' queues: scheduled at their next free slots, or reserved until approved."""
+    post = selectors.post_get(org=request.org, post_id=post_id)  # type: ignore[attr-defined]
+    try:
+        post = services.post_queue(post=post, actor=request.membership)  # type: ignore[attr-defined]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if post.status == PostStatus.SCHEDULED:
+            messages.success(request, _("Post added to the queue."))
+        else:
+            messages.success(request, _("Queue slots reserved: the post is published there once approved."))
+    return redirect("post_detail", post_id=post.id)
+
+
+@org_required(Perm.VIEW)
+def queue_index(request: HttpRequest) -> HttpResponse:
+    org = request.org  # type: ignore[attr-defined]
+    context = {"accounts": selectors.queue_overview(org=org), "groups": account_selectors.account_group_list(org=org)}
+    return render(request, "publishing/queue_index.html", context)
+
+
+def _slots_form(request: HttpRequest, tz: str, slots: list[tuple[int, time]]) -> QueueSlotsForm:
+    membership = request.membership  # type: ignore[attr-defined]
+    if request.method == "POST" and not role_allows(membership.role, Perm.APPROVE_POSTS):
+        raise Forbidden(Perm.APPROVE_POSTS.value)
+    return QueueSlotsForm(request.POST or None, initial=QueueSlotsForm.initial_for(tz, slots))
+
+
+def _slots_save(request: HttpRequest, form: QueueSlotsForm, **target: Any) -> bool:
+    if not (request.method == "POST" and form.is_valid()):
+        return False
+    try:
+        services.slots_set(
+            actor=request.membership,  # type: ignore[attr-defined]
+            slots=form.slots(),
+            tz=form.cleaned_data["timezone"],
+            **target,
+        )
+    except DomainError as exc:
+        _add_error(form, exc)
+        return False
+    messages.success(request, _("Queue slots saved."))
+    return True
+
+
+@org_required(Perm.VIEW)
+def queue_account(request: HttpRequest, account_id: int) -> HttpResponse:
+    """An account's weekly queue slots, editable by who may approve, and its next slots with what is booked."""
+    org = request.org  # type: ignore[attr-defined]
+    account = account_selectors.social_account_get(org=org, account_id=account_id)
+    schedule = selectors.queue_schedule(org=org, account=account)
+    tz = schedule.timezone if schedule else request.user.timezone  # type: ignore[union-attr]
+    slots = [(slot.weekday, slot.time) for slot in schedule.slots.all()] if schedule else []
+    form = _slots_form(request, tz, slots)
+    if _slots_save(request, form, account=account):
+        return redirect("queue_account", account_id=account.id)
+    context = {
+        "account": account,
+        "form": form,
+        "schedule_tz": tz,
+        "upcoming": selectors.queue_upcoming(org=org, account=account),
+    }
+    return render(request, "publishing/queue.html", context)
+
+
+@org_required(Perm.VIEW)
+def queue_group(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Set the same weekly slots on every account of a group at once; each account's next slots below."""
+    org = request.org  # type: ignore[attr-defined]
+    group = account_selectors.account_group_get(org=org, group_id=group_id)
+    accounts = list(group.accounts.order_by("platform", "handle"))
+    first = selectors.queue_schedule(org=org, account=accounts[0]) if accounts else None
+    tz = first.timezone if first else request.user.timezone  # type: ignore[union-attr]
+    form = _slots_form(request, tz, [(slot.weekday, slot.time) for slot in first.slots.all()] if first else [])
+    if _slots_save(request, form, group=group):
+        return redirect("queue_group", group_id=group.id)
+    context = {
+        "group": group,
+        "form": form,
+        "accounts": [(account, selectors.queue_upcoming(org=org, account=account, count=3)) for account in accounts],
+    }
+    return render(request, "publishing/queue_group.html", context)

@@ -64,6 +64,12 @@ ID_URLS = {
     "post-schedule": ("post", {"pk": "post"}),
     "post-cancel": ("post", {"pk": "post"}),
     "delivery-detail": ("get", {"pk": "post_delivery"}),
+    "post_queue": ("post", {"post_id": "post"}),
+    "queue_account": ("get", {"account_id": "account"}),
+    "queue_group": ("get", {"group_id": "group"}),
+    "post-queue": ("post", {"pk": "post"}),
+    "social-account-queue-slots": ("get", {"pk": "account"}),
+    "account-group-queue-slots": ("put", {"pk": "group"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

@@ -144,3 +144,27 @@ class ScheduleInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     at = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="Defaults to the post's planned time."
     )
+
+
+class QueueSlotSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday … 6 = Sunday.")
+    time = serializers.TimeField(format="%H:%M", help_text="Local time of day in the schedule's time zone.")
+
+
+class QueueUpcomingSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    at = serializers.DateTimeField()
+    post_ids = serializers.ListField(child=serializers.IntegerField(), help_text="Posts booked in it; empty: free.")
+
+
+class QueueSlotsOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    account = serializers.IntegerField()
+    timezone = serializers.CharField(allow_null=True, help_text="None until slots are first set.")
+    slots = QueueSlotSerializer(many=True)
+    upcoming = QueueUpcomingSerializer(many=True, help_text="The next 10 slots after now.")
+
+
+class QueueSlotsInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    timezone = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="Defaults to the schedule's, else yours."
+    )
+    slots = QueueSlotSerializer(many=True, allow_empty=True, help_text="Replaces every slot; empty clears the queue.")

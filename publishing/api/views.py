@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
-from accounts.models import Organization, SocialAccount
+from accounts.models import AccountGroup, Organization, SocialAccount
 from accounts.roles import Perm
 from publishing import selectors, services
 from publishing.models import Campaign, Delivery, DeliveryEvent, Post
@@ -35,6 +35,8 @@ from .serializers import (
     PostFilterSerializer,
     PostInputSerializer,
     PostOutputSerializer,
+    QueueSlotsInputSerializer,
+    QueueSlotsOutputSerializer,
     ScheduleInputSerializer,
     SendBackInputSerializer,
 )
@@ -185,6 +187,14 @@ class PostViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._change(services.post_cancel)
 
+    @extend_schema(request=None, responses={200: PostOutputSerializer, 400: None, 409: None})
+    @action(detail=True, methods=["post"])
+    def queue(self, request: Request, pk: str | None = None) -> Response:
+        """Add the post to its accounts' queues: each delivery at its account's next free slot. Scheduled at
+        once when the caller may approve; otherwise the slots are kept until the post is approved. An account
+        without slots is a 400 naming it."""
+        return self._change(services.post_queue)
+
 
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """Deliveries: one post on one account, as the engine publishes it. Read-only."""
@@ -209,3 +219,74 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScope
     @extend_schema(responses=DeliveryDetailOutputSerializer)
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(DeliveryDetailOutputSerializer(self.get_object()).data)
+
+
+def _queue_slots_data(org: Organization, account: SocialAccount) -> dict[str, Any]:
+    schedule = selectors.queue_schedule(org=org, account=account)
+    upcoming = selectors.queue_upcoming(org=org, account=account)
+    data = {
+        "account": account.id,
+        "timezone": schedule.timezone if schedule else None,
+        "slots": [{"weekday": s.weekday, "time": s.time} for s in schedule.slots.all()] if schedule else [],
+        "upcoming": [{"at": e.at, "post_ids": [d.post_id for d in e.deliveries]} for e in upcoming],
+    }
+    return QueueSlotsOutputSerializer(data).data  # type: ignore[no-any-return]
+
+
+class QueueSlotsViewSet(OrgScopedViewSet):
+    """The weekly queue slots of one social account: read them with the next slots, or replace them all."""
+
+    scope_area = "publishing"
+    write_perm = Perm.APPROVE_POSTS
+    queryset = SocialAccount.objects.none()
+    serializer_class = QueueSlotsOutputSerializer
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[SocialAccount]:  # type: ignore[override]
+        return account_selectors.social_account_list(org=org)
+
+    def _answer(self, account: SocialAccount) -> Response:
+        return Response(_queue_slots_data(self.org, account))
+
+    @extend_schema(responses=QueueSlotsOutputSerializer)
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self.get_object())
+
+    @extend_schema(request=QueueSlotsInputSerializer, responses=QueueSlotsOutputSerializer)
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        account = self.get_object()
+        data = QueueSlotsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.slots_set(
+            actor=self.actor,
+            account=account,
+            tz=data.validated_data["timezone"],
+            slots=[(slot["weekday"], slot["time"]) for slot in data.validated_data["slots"]],
+        )
+        return self._answer(account)
+
+
+class GroupQueueSlotsViewSet(OrgScopedViewSet):
+    """The same weekly queue slots on every account of an account group, replaced at once."""
+
+    scope_area = "publishing"
+    write_perm = Perm.APPROVE_POSTS
+    queryset = AccountGroup.objects.none()
+    serializer_class = QueueSlotsOutputSerializer
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[AccountGroup]:  # type: ignore[override]
+        return account_selectors.account_group_list(org=org)
+
+    @extend_schema(request=QueueSlotsInputSerializer, responses=QueueSlotsOutputSerializer(many=True))
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        """Replace the slots of every account of the group; answers each account's slots and next slots."""
+        group = self.get_object()
+        data = QueueSlotsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.slots_set(
+            actor=self.actor,
+            group=group,
+            tz=data.validated_data["timezone"],
+            slots=[(slot["weekday"], slot["time"]) for slot in data.validated_data["slots"]],
+        )
+        accounts = account_selectors.social_account_list(org=self.org).filter(groups=group).order_by("id")
+        return Response([_queue_slots_data(self.org, account) for account in accounts])

@@ -1,5 +1,6 @@
 """Every /api/v1/ route. A SimpleRouter: no format-suffix routes, one URL per resource."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import views as account_views
@@ -18,4 +19,16 @@ router.register("posts", publishing_views.PostViewSet, basename="post")
 router.register("deliveries", publishing_views.DeliveryViewSet, basename="delivery")
 router.register("webhooks", crm_views.WebhookEndpointViewSet, basename="webhook")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path(
+        "social-accounts/<int:pk>/queue-slots/",
+        publishing_views.QueueSlotsViewSet.as_view({"get": "retrieve", "put": "update"}),
+        name="social-account-queue-slots",
+    ),
+    path(
+        "account-groups/<int:pk>/queue-slots/",
+        publishing_views.GroupQueueSlotsViewSet.as_view({"put": "update"}),
+        name="account-group-queue-slots",
+    ),
+]
