@@ -5,7 +5,9 @@ and the conversion of a SocialAccount into the AccountRef a connector acts with.
 from __future__ import annotations
 
 import http.cookiejar
+import os
 import threading
+import urllib.request
 
 import requests
 from django.conf import settings
@@ -18,6 +20,7 @@ from smms.connectors.types import AccountRef, Capabilities, TokenSet
 from .models import PlatformApp, SocialAccount
 
 CONNECTABLE = ("x", "facebook", "instagram", "mastodon", "bluesky")
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def simulated() -> bool:
@@ -67,6 +70,9 @@ def _session(platform: str) -> requests.Session:
     if platform not in sessions:
         session = requests.Session()
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        # Without proxy or CA-bundle variables in the environment there is nothing for requests to read there
+        # on every call (it would also read ~/.netrc credentials, which SMMS never wants sent).
+        session.trust_env = bool(urllib.request.getproxies()) or any(os.environ.get(name) for name in CA_VARIABLES)
         sessions[platform] = session
     return sessions[platform]
 

@@ -194,9 +194,9 @@ def event_publish(*, organization_id: int, event: str, data: Mapping[str, Any]) 
     JSON-serializable (datetimes, dates, decimals and UUIDs are turned into strings)."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}: add it to crm_bridge/events.py")
-    active = WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True).only("id", "events")
+    active = WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True).order_by()
     # Filtered here, not in SQL: JSON containment has no portable lookup, and an organization has few endpoints.
-    endpoint_ids = [endpoint.id for endpoint in active if event in endpoint.events]
+    endpoint_ids = [endpoint_id for endpoint_id, events in active.values_list("id", "events") if event in events]
     if not endpoint_ids:
         return 0
     payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))

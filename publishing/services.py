@@ -722,7 +722,9 @@ def deliveries_publish(*, delivery_ids: Sequence[int]) -> list[str]:
     outcomes = dict.fromkeys(delivery_ids, "skipped")
     if not claimed:
         return list(outcomes.values())
-    deliveries = Delivery.objects.select_related("post", "post__author", "account", "variant").in_bulk(claimed)
+    deliveries = (
+        Delivery.objects.select_related("post", "post__author", "account", "variant").order_by().in_bulk(claimed)
+    )
     send_until = now + _claim_seconds() / 2
     for delivery_id in claimed:
         delivery = deliveries[delivery_id]
