@@ -117,3 +117,16 @@ class CalendarMoveForm(forms.Form):
 
     at = forms.DateTimeField(label=_("Publish at"), input_formats=["%Y-%m-%dT%H:%M"])
     view = forms.ChoiceField(choices=[("week", "week"), ("month", "month")], required=False)
+
+
+class PostImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text=_("UTF-8, comma or semicolon separated, at most 2 MB and 5,000 rows."),
+    )
+    good_rows_only = forms.BooleanField(
+        label=_("If some rows have problems, import the good rows anyway"),
+        required=False,
+        help_text=_("Otherwise nothing is imported until every row is right."),
+    )

@@ -15,7 +15,7 @@ from accounts.models import Organization, Platform, SocialAccount, SocialAccount
 from accounts.platforms import connector_for
 from smms.errors import NotFound
 
-from .models import Campaign, Delivery, DeliveryEvent, Post, PostStatus
+from .models import Campaign, Delivery, DeliveryEvent, Post, PostImport, PostStatus
 from .services import _text_problem, posted_text
 
 
@@ -138,4 +138,33 @@ def calendar_posts(*, org: Organization, start: datetime, end: datetime) -> Quer
         )
         .prefetch_related(Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id")))
         .order_by("scheduled_at", "id")
+    )
+
+
+# --- CSV imports --------------------------------------------------------------------------------------------------
+def post_import_get(*, org: Organization, import_id: int) -> PostImport:
+    """An import of the organization; any other id (another organization's included) is NotFound."""
+    job = PostImport.objects.filter(organization=org, id=import_id).select_related("uploaded_by").first()
+    if job is None:
+        raise NotFound(_("No such import."))
+    return job
+
+
+def post_import_list(*, org: Organization, limit: int = 10) -> QuerySet[PostImport]:
+    """The organization's latest imports, newest first, without their files."""
+    return (
+        PostImport.objects.filter(organization=org)
+        .select_related("uploaded_by")
+        .defer("content", "report")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def post_import_posts(*, org: Organization, post_import: PostImport) -> QuerySet[Post]:
+    """The posts an import made, in the order of the file's rows, with their deliveries' accounts."""
+    return (
+        Post.objects.filter(organization=org, post_import=post_import)
+        .select_related("campaign")
+        .prefetch_related(Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id")))
+        .order_by("id")
     )

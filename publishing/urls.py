@@ -14,6 +14,11 @@ urlpatterns = [
     path("posts/<int:post_id>/send-back/", views.post_send_back, name="post_send_back"),
     path("posts/<int:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("posts/<int:post_id>/move/", views.post_move, name="post_move"),
+    path("imports/", views.post_import, name="post_import"),
+    path("imports/template.csv", views.post_import_template, name="post_import_template"),
+    path("imports/<int:import_id>/", views.post_import_detail, name="post_import_detail"),
+    path("imports/<int:import_id>/progress/", views.post_import_progress, name="post_import_progress"),
+    path("imports/<int:import_id>/good-rows/", views.post_import_good_rows, name="post_import_good_rows"),
     path("campaigns/", views.campaigns, name="campaigns"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
 ]
