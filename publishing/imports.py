@@ -102,11 +102,16 @@ def decode(data: bytes) -> str:
             field="file",
         )
     try:
-        return data.decode("utf-8-sig")
+        content = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed(
             _("The file is not UTF-8 text. Save it from your spreadsheet as “CSV UTF-8”."), field="file"
         ) from None
+    if "\x00" in content:  # a spreadsheet's own format (.xlsx, .ods), not its CSV export
+        raise ValidationFailed(
+            _("The file is not a CSV text file. Save it from your spreadsheet as “CSV UTF-8”."), field="file"
+        )
+    return content
 
 
 def _records(content: str) -> tuple[list[str], list[tuple[int, list[str]]]]:

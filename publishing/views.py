@@ -365,6 +365,10 @@ def post_import_template(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# The job's page lists the first posts an import made; the posts page lists them all.
+POSTS_SHOWN = 200
+
+
 def _import_context(request: HttpRequest, job: PostImport) -> dict[str, Any]:
     org = request.org  # type: ignore[attr-defined]
     done = imports.rows_imported_so_far(job) if job.status in ("importing", "imported") else job.rows_checked
@@ -374,7 +378,10 @@ def _import_context(request: HttpRequest, job: PostImport) -> dict[str, Any]:
         "done": done,
         "total": total,
         "percent": 100 if not total else min(100, done * 100 // total),
-        "posts": selectors.post_import_posts(org=org, post_import=job) if job.status == "imported" else [],
+        "posts": selectors.post_import_posts(org=org, post_import=job)[:POSTS_SHOWN]
+        if job.status == "imported"
+        else [],
+        "more_posts": max(0, job.rows_imported - POSTS_SHOWN),
         "can_import": role_allows(request.membership.role, Perm.COMPOSE_POSTS),  # type: ignore[attr-defined]
     }
 

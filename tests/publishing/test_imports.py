@@ -229,6 +229,8 @@ def test_a_row_whose_time_passed_between_the_check_and_the_import_fails_the_whol
         ("text,accounts\nCafé,x:a\n".encode("latin-1"),
          "The file is not UTF-8 text. Save it from your spreadsheet as “CSV UTF-8”."),
         (b"", "The file is empty: it needs a header row and one row per post."),
+        (b"PK\x03\x04\x00\x00text,accounts\n",
+         "The file is not a CSV text file. Save it from your spreadsheet as “CSV UTF-8”."),
         (b"text,accounts\n\n", "The file has a header but no post."),
         (b"text,accounts\n" + b"Hi,x:a\n" * 5001,
          "The file has 5001 rows; at most 5000 can be imported at once: split it."),
@@ -372,6 +374,13 @@ def test_the_good_rows_button_imports_them_and_the_page_lists_the_posts(
     assert page.count('data-testid="imported-post"') == 2
     assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page
     assert "<script>alert(3)" not in page
+
+
+def test_the_upload_page_explains_the_columns_as_text(personas, client_for):
+    page = client_for(personas.agent).get(reverse("post_import")).content.decode()
+    assert "<code>text_&lt;network&gt;</code>" in page
+    assert "<network>" not in page
+    assert reverse("post_import_template") in page
 
 
 def test_a_refused_upload_shows_why_on_the_form(personas, client_for):
