@@ -300,7 +300,8 @@ def _check_row(number: int, cells: dict[str, str], directory: _Directory) -> tup
         variant_link = _link(cells.get(f"link_{platform}", ""), problem_in(f"link_{platform}"))
         if variant_text or variant_link or link:
             variants[platform] = {"text": variant_text or text, "link": variant_link or link}
-    if not text and any(not variants.get(p, {}).get("text") for p in networks):
+    own_texts = [p for p in Platform.values if cells.get(f"text_{p}")]
+    if not text and (any(not variants.get(p, {}).get("text") for p in networks) or not (networks or own_texts)):
         problem_in("text")(_("The text is empty, and not every network of the row has its own text_<network>."))
     elif accounts:
         for platform, message in services.post_text_problems(
@@ -473,7 +474,7 @@ def post_import_run(*, import_id: int) -> str:
     user = job.uploaded_by
     with translation.override(user.language if user else None):
         try:
-            imported = _import(job, mine)
+            _import(job, mine)
         except _ClaimLost:
             return "skipped"
         except (DomainError, PermissionDenied, Http404) as exc:
@@ -488,7 +489,7 @@ def post_import_run(*, import_id: int) -> str:
             cache.delete(progress_key(import_id))
             return ImportStatus.FAILED
     cache.delete(progress_key(import_id))
-    return ImportStatus.IMPORTED if imported is not None else "skipped"
+    return ImportStatus.IMPORTED
 
 
 def _import(job: PostImport, mine: QuerySet[PostImport]) -> int:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.models import F
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -113,6 +115,12 @@ def test_every_network_having_its_own_text_makes_the_main_text_optional(personas
     assert job.status == "imported"
     post = Post.objects.get(post_import=job)
     assert post.variants.get().text == "Only for X"
+    job = checked(personas.lead, "accounts,text_x,text_mastodon\nx:acmehq;mastodon:acme,Only for X,\nx:nobody,,\n")
+    assert problems(job) == [
+        (2, "text", "The text is empty, and not every network of the row has its own text_<network>."),
+        (3, "accounts", "No X account @nobody in this organization."),
+        (3, "text", "The text is empty, and not every network of the row has its own text_<network>."),
+    ]
 
 
 # --- a file with problems -----------------------------------------------------------------------------------------
@@ -277,12 +285,53 @@ def test_a_redelivered_check_does_nothing_and_a_lost_claim_writes_nothing(person
     assert Post.objects.count() == 0
 
 
+def test_an_import_that_loses_its_claim_midway_rolls_its_posts_back(personas, accounts):
+    job = checked(personas.lead, GOOD.replace(",Spring,", ",,"))
+
+    def competitor(sender, instance, created, **kwargs):  # the sweep handed the job to another run meanwhile
+        if created:
+            PostImport.objects.filter(id=job.id).update(attempts=F("attempts") + 1)
+
+    post_save.connect(competitor, sender=Post)
+    try:
+        assert imports.post_import_run(import_id=job.id) == "skipped"
+    finally:
+        post_save.disconnect(competitor, sender=Post)
+    assert Post.objects.count() == 0
+
+
 def test_the_sweep_restarts_an_import_whose_worker_died(personas, accounts, celery_eager, time_machine):
     job = checked(personas.lead, GOOD.replace(",Spring,", ",,"))
     PostImport.objects.filter(id=job.id).update(status="importing", claimed_until=datetime(2020, 1, 1, tzinfo=UTC))
     assert imports.post_imports_recover() == [job.id]  # eager: the import runs again, from the start
     job.refresh_from_db()
     assert (job.status, job.rows_imported) == ("imported", 3)
+
+
+def test_the_sweep_sends_again_a_check_whose_enqueue_was_lost(personas, accounts, celery_eager, time_machine):
+    time_machine.move_to(datetime(2029, 1, 1, 12, 0, tzinfo=UTC), tick=False)
+    job = imports.post_import_start(
+        actor=personas.lead, file_name="p.csv", data=GOOD.replace(",Spring,", ",,").encode()
+    )
+    assert imports.post_imports_recover() == []  # just uploaded: its message may still be on its way
+    time_machine.move_to(datetime(2029, 1, 1, 12, 3, tzinfo=UTC), tick=False)
+    assert imports.post_imports_recover() == [job.id]  # eager: checked now
+    job.refresh_from_db()
+    assert job.status == "validated"  # and the import's enqueue lost too (never run on commit in this test)
+    time_machine.move_to(datetime(2029, 1, 1, 12, 6, tzinfo=UTC), tick=False)
+    assert imports.post_imports_recover() == [job.id]
+    job.refresh_from_db()
+    assert (job.status, job.rows_imported) == ("imported", 3)
+
+
+def test_workers_know_the_import_tasks_and_run_them_on_the_default_queue():
+    from smms.celery import app
+
+    app.loader.import_default_modules()
+    names = {"publishing.tasks.post_import_validate", "publishing.tasks.post_import_run"}
+    assert names | {"publishing.tasks.post_imports_recover"} <= set(app.tasks)
+    assert {app.amqp.router.route({}, name)["queue"].name for name in names} == {"default"}
+    assert app.amqp.router.route({}, "publishing.tasks.delivery_publish")["queue"].name == "publishing"
 
 
 def test_the_check_starts_after_the_upload_commits_and_the_import_after_the_check(
@@ -298,7 +347,7 @@ def test_the_check_starts_after_the_upload_commits_and_the_import_after_the_chec
 
 
 # --- roles and organizations --------------------------------------------------------------------------------------
-def test_an_analyst_cannot_import(personas, accounts, client_for):
+def test_an_analyst_cannot_import(personas, accounts, client_for, api_client_for):
     with pytest.raises(Forbidden):
         imports.post_import_start(actor=personas.analyst, file_name="p.csv", data=GOOD.encode())
     response = client_for(personas.analyst).get(reverse("post_import"))
@@ -306,6 +355,9 @@ def test_an_analyst_cannot_import(personas, accounts, client_for):
     assert "Your role (Analyst (read-only)) does not allow you to compose posts." in response.content.decode()
     upload = SimpleUploadedFile("p.csv", GOOD.encode(), content_type="text/csv")
     assert client_for(personas.analyst).post(reverse("post_import"), {"file": upload}).status_code == 403
+    upload.seek(0)
+    api = api_client_for(personas.analyst)
+    assert api.post("/api/v1/post-imports/", {"file": upload}, format="multipart").status_code == 403
     assert PostImport.objects.count() == 0
 
 
@@ -381,6 +433,19 @@ def test_the_upload_page_explains_the_columns_as_text(personas, client_for):
     assert "<code>text_&lt;network&gt;</code>" in page
     assert "<network>" not in page
     assert reverse("post_import_template") in page
+
+
+def test_the_job_page_costs_the_same_queries_for_few_or_many_posts(personas, accounts, client_for):
+    def queries_for(rows: int) -> int:
+        body = "".join(f"Post {n},mastodon:acme;x:acmehq\n" for n in range(rows))
+        job = imported(personas.lead, "text,accounts\n" + body)
+        client = client_for(personas.lead)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("post_import_progress", args=[job.id])).content.decode()
+        assert page.count('data-testid="imported-post"') == rows
+        return len(queries)
+
+    assert queries_for(2) == queries_for(8)
 
 
 def test_a_refused_upload_shows_why_on_the_form(personas, client_for):
