@@ -51,8 +51,12 @@ logger = logging.getLogger(__name__)
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
 PROGRESS_EVERY = 50
-# A run extends its lease every PROGRESS_EVERY rows; past it, the sweep hands the job to another run.
-LEASE = timedelta(minutes=10)
+# Past its lease a run is taken for dead and the sweep hands the job to another. Longer than the tasks' time
+# limit (publishing.tasks.IMPORT_TIME_LIMIT): 5,000 rows take about two minutes to import on 2 cores.
+LEASE = timedelta(minutes=20)
+# A job whose runs died this many times (time limit, out of memory) fails instead of being retried forever;
+# a check and an import are two attempts.
+MAX_ATTEMPTS = 5
 # A job no worker took within this is sent again: its on-commit enqueue was lost.
 REQUEUE_AFTER = timedelta(minutes=2)
 BASE_COLUMNS = ("text", "accounts", "scheduled_at", "campaign", "link")
@@ -562,9 +566,19 @@ def post_imports_recover(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     stale = Q(claimed_until__lt=now) | Q(claimed_until__isnull=True, updated_at__lt=now - REQUEUE_AFTER)
     live = [ImportStatus.VALIDATING, ImportStatus.VALIDATED, ImportStatus.IMPORTING]
-    jobs = list(PostImport.objects.filter(stale, status__in=live).values_list("id", "status"))
+    jobs = list(PostImport.objects.filter(stale, status__in=live).values_list("id", "status", "attempts"))
     sent = []
-    for job_id, status in jobs:
+    for job_id, status, attempts in jobs:
+        if attempts >= MAX_ATTEMPTS:
+            PostImport.objects.filter(stale, id=job_id, status=status).update(
+                status=ImportStatus.FAILED,
+                error=_("Nothing was imported: the import stopped %(n)s times. Split the file and try again.")
+                % {"n": attempts},
+                claimed_until=None,
+                finished_at=now,
+                updated_at=now,
+            )
+            continue
         if status == ImportStatus.IMPORTING:
             restarted = PostImport.objects.filter(id=job_id, status=status, claimed_until__lt=now).update(
                 status=ImportStatus.VALIDATED, claimed_until=None, updated_at=now

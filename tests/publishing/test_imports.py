@@ -308,6 +308,26 @@ def test_the_sweep_restarts_an_import_whose_worker_died(personas, accounts, cele
     assert (job.status, job.rows_imported) == ("imported", 3)
 
 
+def test_a_job_whose_runs_keep_dying_fails_instead_of_being_retried_forever(personas, accounts, celery_eager):
+    job = checked(personas.lead, GOOD)
+    PostImport.objects.filter(id=job.id).update(
+        status="importing", attempts=imports.MAX_ATTEMPTS, claimed_until=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    assert imports.post_imports_recover() == []
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error == "Nothing was imported: the import stopped 5 times. Split the file and try again."
+
+
+def test_the_import_tasks_may_run_longer_than_the_default_limit_but_not_past_the_jobs_lease():
+    from django.conf import settings
+
+    from publishing import tasks
+
+    assert settings.CELERY_TASK_TIME_LIMIT < tasks.IMPORT_TIME_LIMIT < imports.LEASE.total_seconds()
+    assert tasks.post_import_run.time_limit == tasks.IMPORT_TIME_LIMIT
+
+
 def test_the_sweep_sends_again_a_check_whose_enqueue_was_lost(personas, accounts, celery_eager, time_machine):
     time_machine.move_to(datetime(2029, 1, 1, 12, 0, tzinfo=UTC), tick=False)
     job = imports.post_import_start(
