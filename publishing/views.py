@@ -352,7 +352,6 @@ def post_import(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "imports": selectors.post_import_list(org=org),
-        "columns": imports.COLUMNS,
         "max_rows": imports.MAX_ROWS,
     }
     return render(request, "publishing/import.html", context)
