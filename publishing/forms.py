@@ -173,3 +173,16 @@ class QueueSlotsForm(forms.Form):
 
     def day_fields(self) -> list[forms.BoundField]:
         return [self[f"day_{weekday}"] for weekday in range(7)]
+
+
+class PostImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text=_("UTF-8, comma or semicolon separated, at most 2 MB and 5,000 rows."),
+    )
+    good_rows_only = forms.BooleanField(
+        label=_("If some rows have problems, import the good rows anyway"),
+        required=False,
+        help_text=_("Otherwise nothing is imported until every row is right."),
+    )

@@ -63,6 +63,10 @@ class Post(models.Model):
     text = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=20, choices=PostStatus.choices, default=PostStatus.DRAFT)
     scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    # The CSV import that made the post, if one did (its result page lists them).
+    post_import = models.ForeignKey(
+        "PostImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="posts"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -225,3 +229,83 @@ class QueueSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.weekday} {self.time:%H:%M}"
+
+
+class ImportStatus(models.TextChoices):
+    VALIDATING = "validating", _("Checking")
+    VALIDATED = "validated", _("Checked")
+    INVALID = "invalid", _("Has problems")
+    IMPORTING = "importing", _("Importing")
+    IMPORTED = "imported", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class ImportMode(models.TextChoices):
+    ALL = "all", _("Every row, or nothing while a row has a problem")
+    GOOD_ROWS = "good_rows", _("The good rows only")
+
+
+class PostImport(models.Model):
+    """A CSV file of posts, checked then imported by a worker; the row is its state machine (validating →
+    validated | invalid → importing → imported | failed), its progress bar and its per-row report."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    content = models.TextField()  # the decoded CSV, at most publishing.imports.MAX_BYTES
+    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.VALIDATING)
+    mode = models.CharField(_("mode"), max_length=12, choices=ImportMode.choices, default=ImportMode.ALL)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    rows_good = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    # [{"row": 3, "column": "accounts", "message": "…"}]; row 1 is the header, as a spreadsheet numbers it.
+    report = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)  # why an import that had started failed (everything was rolled back)
+    # Each run claims the row by incrementing ``attempts`` and writes only while the number is its own;
+    # ``claimed_until`` is its lease, after which the sweep hands the job to another run.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="publishing_import_status"),
+            models.CheckConstraint(condition=Q(mode__in=ImportMode.values), name="publishing_import_mode"),
+            models.CheckConstraint(
+                condition=Q(rows_checked__lte=F("rows_total"))
+                & Q(rows_good__lte=F("rows_checked"))
+                & Q(rows_imported__lte=F("rows_good")),
+                name="publishing_import_counts",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ImportStatus.IMPORTED) | Q(finished_at__isnull=False),
+                name="publishing_import_imported_has_finished_at",
+            ),
+        ]
+        indexes = [
+            # post_import_list: WHERE organization = ? ORDER BY created_at DESC.
+            models.Index(fields=["organization", "-created_at"], name="publishing_import_org_time"),
+            # post_imports_recover: WHERE status IN (validating, validated, importing) AND claimed_until < ?.
+            models.Index(
+                fields=["claimed_until"],
+                condition=Q(status__in=["validating", "validated", "importing"]),
+                name="publishing_import_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.id} ({self.file_name}, {self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in (ImportStatus.VALIDATING, ImportStatus.VALIDATED, ImportStatus.IMPORTING)
+
+    @property
+    def rows_bad(self) -> int:
+        return self.rows_checked - self.rows_good

@@ -17,7 +17,7 @@ from accounts.models import Organization, Platform, SocialAccount, SocialAccount
 from accounts.platforms import connector_for
 from smms.errors import NotFound
 
-from .models import Campaign, Delivery, DeliveryEvent, Post, PostStatus, QueueSchedule, QueueSlot
+from .models import Campaign, Delivery, DeliveryEvent, Post, PostImport, PostStatus, QueueSchedule, QueueSlot
 from .services import OPEN_STATES, _text_problem, posted_text, queue_times
 
 
@@ -208,3 +208,32 @@ def queue_overview(*, org: Organization) -> list[tuple[SocialAccount, int]]:
         .values_list("schedule__account_id", "n")
     )
     return [(account, counts.get(account.id, 0)) for account in accounts.order_by("platform", "handle")]
+
+
+# --- CSV imports --------------------------------------------------------------------------------------------------
+def post_import_get(*, org: Organization, import_id: int) -> PostImport:
+    """An import of the organization; any other id (another organization's included) is NotFound."""
+    job = PostImport.objects.filter(organization=org, id=import_id).select_related("uploaded_by").first()
+    if job is None:
+        raise NotFound(_("No such import."))
+    return job
+
+
+def post_import_list(*, org: Organization, limit: int = 10) -> QuerySet[PostImport]:
+    """The organization's latest imports, newest first, without their files."""
+    return (
+        PostImport.objects.filter(organization=org)
+        .select_related("uploaded_by")
+        .defer("content", "report")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def post_import_posts(*, org: Organization, post_import: PostImport) -> QuerySet[Post]:
+    """The posts an import made, in the order of the file's rows, with their deliveries' accounts."""
+    return (
+        Post.objects.filter(organization=org, post_import=post_import)
+        .select_related("campaign")
+        .prefetch_related(Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id")))
+        .order_by("id")
+    )

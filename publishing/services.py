@@ -259,12 +259,41 @@ def _composed(
         raise ValidationFailed(_("This campaign is not in this organization."), field="campaign")
     if scheduled_at is not None and scheduled_at < timezone.now() - SCHEDULE_GRACE:
         raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
+    specs = _specs(variants, campaign)
+    for platform, problem in _text_problems(text, targets, specs):
+        raise ValidationFailed(problem, field="variants" if platform in specs else "text")
+    return targets, specs
+
+
+def post_text_problems(
+    *,
+    text: str,
+    accounts: Iterable[SocialAccount],
+    variants: Mapping[str, str | Mapping[str, str]] | None = None,
+    campaign: Campaign | None = None,
+) -> list[tuple[str, str]]:
+    """Every (network, problem) that ``post_create`` would refuse in the texts, where it stops at the first:
+    for a report listing them all (the CSV import)."""
+    return list(_text_problems(text, accounts, _specs(variants, campaign)))
+
+
+def _specs(
+    variants: Mapping[str, str | Mapping[str, str]] | None, campaign: Campaign | None
+) -> dict[str, tuple[str, str]]:
+    """The per-network (text, link) of the variants; a campaign's links carry its UTM tag and the network."""
     specs = {platform: _variant_values(platform, value) for platform, value in (variants or {}).items()}
-    if campaign is not None:  # a campaign's links carry its UTM tag and the network, checked for length below
+    if campaign is not None:
         specs = {
             platform: (variant_text, utm_tagged(link, source=platform, campaign=campaign.utm_campaign) if link else "")
             for platform, (variant_text, link) in specs.items()
         }
+    return specs
+
+
+def _text_problems(
+    text: str, targets: Iterable[SocialAccount], specs: Mapping[str, tuple[str, str]]
+) -> Iterator[tuple[str, str]]:
+    """(network, problem) for every network of ``targets`` (and of ``specs``) whose text it would refuse."""
     instances: dict[str, set[str | None]] = {}  # Mastodon instances each set their own limits
     for account in targets:
         instances.setdefault(account.platform, set()).add(account.extra.get("instance"))
@@ -273,8 +302,7 @@ def _composed(
         for instance in sorted(instances.get(platform, {None}), key=str):
             problem = _text_problem(platform, variant_text, link, instance)
             if problem is not None:
-                raise ValidationFailed(problem, field="variants" if platform in specs else "text")
-    return targets, specs
+                yield platform, problem
 
 
 def _deliveries_make(

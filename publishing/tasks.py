@@ -6,7 +6,7 @@ from collections import Counter
 
 from celery import shared_task
 
-from . import services
+from . import imports, services
 
 # Due deliveries travel to the workers this many to a message: at thousands due in the same minute, one message
 # per delivery made the broker's work (and its acknowledgements) cost as much as the publishing.
@@ -53,3 +53,34 @@ def deliveries_recover() -> int:
 @shared_task(name="publishing.tasks.delivery_notify_failed", autoretry_for=(OSError,), max_retries=5)
 def delivery_notify_failed(delivery_id: int) -> bool:
     return services.delivery_notify_failed(delivery_id=delivery_id)
+
+
+# CSV imports (routed to the default queue in settings: a large file must not delay due posts). The job's
+# claim makes a re-delivered message a no-op.
+# The default limits (300 s) are too short for 5,000 rows; still shorter than the job's lease (imports.LEASE).
+IMPORT_TIME_LIMIT = 15 * 60
+
+
+@shared_task(
+    name="publishing.tasks.post_import_validate",
+    acks_late=True,
+    soft_time_limit=IMPORT_TIME_LIMIT - 60,
+    time_limit=IMPORT_TIME_LIMIT,
+)
+def post_import_validate(import_id: int) -> str:
+    return imports.post_import_validate(import_id=import_id)
+
+
+@shared_task(
+    name="publishing.tasks.post_import_run",
+    acks_late=True,
+    soft_time_limit=IMPORT_TIME_LIMIT - 60,
+    time_limit=IMPORT_TIME_LIMIT,
+)
+def post_import_run(import_id: int) -> str:
+    return imports.post_import_run(import_id=import_id)
+
+
+@shared_task(name="publishing.tasks.post_imports_recover")
+def post_imports_recover() -> int:
+    return len(imports.post_imports_recover())

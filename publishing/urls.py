@@ -18,6 +18,11 @@ urlpatterns = [
     path("queue/", views.queue_index, name="queue"),
     path("queue/accounts/<int:account_id>/", views.queue_account, name="queue_account"),
     path("queue/groups/<int:group_id>/", views.queue_group, name="queue_group"),
+    path("imports/", views.post_import, name="post_import"),
+    path("imports/template.csv", views.post_import_template, name="post_import_template"),
+    path("imports/<int:import_id>/", views.post_import_detail, name="post_import_detail"),
+    path("imports/<int:import_id>/progress/", views.post_import_progress, name="post_import_progress"),
+    path("imports/<int:import_id>/good-rows/", views.post_import_good_rows, name="post_import_good_rows"),
     path("campaigns/", views.campaigns, name="campaigns"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
 ]

@@ -20,10 +20,10 @@ from django.views.decorators.http import require_POST
 from accounts import selectors as account_selectors
 from accounts.models import Membership, Platform, SocialAccountStatus
 from accounts.permissions import org_required
-from accounts.roles import Perm, role_allows
+from accounts.roles import Perm, refusal, role_allows
 from smms.errors import DomainError, Forbidden, ValidationFailed
 
-from . import selectors, services
+from . import imports, selectors, services
 from .forms import (
     ApproveForm,
     CalendarForm,
@@ -31,9 +31,10 @@ from .forms import (
     CampaignForm,
     ComposeForm,
     PostFilterForm,
+    PostImportForm,
     QueueSlotsForm,
 )
-from .models import Campaign, Post, PostStatus
+from .models import Campaign, ImportMode, Post, PostImport, PostStatus
 
 
 def _add_error(form: Form, exc: DomainError) -> None:
@@ -428,3 +429,89 @@ def queue_group(request: HttpRequest, group_id: int) -> HttpResponse:
         "accounts": [(account, selectors.queue_upcoming(org=org, account=account, count=3)) for account in accounts],
     }
     return render(request, "publishing/queue_group.html", context)
+
+
+# --- CSV imports --------------------------------------------------------------------------------------------------
+@org_required(Perm.VIEW)
+def post_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV of posts; the job's page then shows its check, its report and its import. A member who
+    may not compose posts reads why (Django's bare 403 page would not say)."""
+    org = request.org  # type: ignore[attr-defined]
+    role = request.membership.role  # type: ignore[attr-defined]
+    if not role_allows(role, Perm.COMPOSE_POSTS):
+        context = {"refusal": refusal(role, Perm.COMPOSE_POSTS)}
+        return render(request, "publishing/import.html", context, status=403)
+    form = PostImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = imports.post_import_start(
+                actor=request.membership,  # type: ignore[attr-defined]
+                file_name=upload.name,
+                data=upload.read(imports.MAX_BYTES + 1),
+                mode=ImportMode.GOOD_ROWS if form.cleaned_data["good_rows_only"] else ImportMode.ALL,
+            )
+        except DomainError as exc:
+            form.add_error("file", exc.message)
+        else:
+            return redirect("post_import_detail", import_id=job.id)
+    context = {
+        "form": form,
+        "imports": selectors.post_import_list(org=org),
+        "max_rows": imports.MAX_ROWS,
+    }
+    return render(request, "publishing/import.html", context)
+
+
+@org_required(Perm.COMPOSE_POSTS)
+def post_import_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(imports.EXAMPLE_CSV.encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="posts-template.csv"'
+    return response
+
+
+# The job's page lists the first posts an import made; the posts page lists them all.
+POSTS_SHOWN = 200
+
+
+def _import_context(request: HttpRequest, job: PostImport) -> dict[str, Any]:
+    org = request.org  # type: ignore[attr-defined]
+    done = imports.rows_imported_so_far(job) if job.status in ("importing", "imported") else job.rows_checked
+    total = job.rows_good if job.status in ("importing", "imported") else job.rows_total
+    return {
+        "job": job,
+        "done": done,
+        "total": total,
+        "percent": 100 if not total else min(100, done * 100 // total),
+        "posts": selectors.post_import_posts(org=org, post_import=job)[:POSTS_SHOWN]
+        if job.status == "imported"
+        else [],
+        "more_posts": max(0, job.rows_imported - POSTS_SHOWN),
+        "can_import": role_allows(request.membership.role, Perm.COMPOSE_POSTS),  # type: ignore[attr-defined]
+    }
+
+
+@org_required(Perm.VIEW)
+def post_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    job = selectors.post_import_get(org=request.org, import_id=import_id)  # type: ignore[attr-defined]
+    return render(request, "publishing/import_detail.html", _import_context(request, job))
+
+
+@org_required(Perm.VIEW)
+def post_import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
+    """The job's state; the fragment polls itself every second while the file is checked or imported."""
+    job = selectors.post_import_get(org=request.org, import_id=import_id)  # type: ignore[attr-defined]
+    return render(request, "publishing/partials/import.html", _import_context(request, job))
+
+
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def post_import_good_rows(request: HttpRequest, import_id: int) -> HttpResponse:
+    job = selectors.post_import_get(org=request.org, import_id=import_id)  # type: ignore[attr-defined]
+    try:
+        imports.post_import_good_rows(post_import=job, actor=request.membership)  # type: ignore[attr-defined]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Importing the good rows."))
+    return redirect("post_import_detail", import_id=job.id)

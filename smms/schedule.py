@@ -24,6 +24,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "publishing-deliveries-dispatch": {"task": "publishing.tasks.deliveries_dispatch", "schedule": 2.0},
     # A worker can die between the network's answer and the record: reconcile expired claims every minute.
     "publishing-deliveries-recover": {"task": "publishing.tasks.deliveries_recover", "schedule": 60.0},
+    # An on-commit enqueue can be lost and a worker can die mid-import: re-send CSV imports left waiting.
+    "publishing-imports-recover": {"task": "publishing.tasks.post_imports_recover", "schedule": 60.0},
     # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
     "tokens-refresh-expiring": {"task": "accounts.tasks.social_accounts_refresh_expiring", "schedule": 300.0},
 }

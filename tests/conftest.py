@@ -23,7 +23,7 @@ from accounts.roles import Role
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
 from listening.models import Alert, Mention, MentionExport, Topic
 from publishing import services as publishing_services
-from publishing.models import Delivery
+from publishing.models import Delivery, PostImport
 from tests.factories import (
     AccountGroupFactory,
     MembershipFactory,
@@ -163,7 +163,13 @@ def org_objects(personas):
         delivery = WebhookDelivery.objects.create(endpoint=webhook, event="alert.opened", payload={"n": 1})
         campaign = publishing_services.campaign_save(actor=membership, name="Spring")
         post = publishing_services.post_create(actor=membership, text="Hello", accounts=[account], campaign=campaign)
+        post_import = PostImport.objects.create(
+            organization=org, uploaded_by=membership.user, file_name="posts.csv", content="text,accounts\nHi,x:a\n",
+            status="invalid", rows_total=2, rows_checked=2, rows_good=1,
+            report=[{"row": 3, "column": "accounts", "message": "No X account @b in this organization."}],
+        )  # fmt: skip
         return {
+            "post_import": post_import,
             "campaign": campaign,
             "post": post,
             "post_delivery": Delivery.objects.get(post=post),

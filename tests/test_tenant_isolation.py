@@ -70,6 +70,11 @@ ID_URLS = {
     "post-queue": ("post", {"pk": "post"}),
     "social-account-queue-slots": ("get", {"pk": "account"}),
     "account-group-queue-slots": ("put", {"pk": "group"}),
+    "post_import_detail": ("get", {"import_id": "post_import"}),
+    "post_import_progress": ("get", {"import_id": "post_import"}),
+    "post_import_good_rows": ("post", {"import_id": "post_import"}),
+    "post-import-detail": ("get", {"pk": "post_import"}),
+    "post-import-import-good-rows": ("post", {"pk": "post_import"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

@@ -7,7 +7,17 @@ from typing import ClassVar
 from rest_framework import serializers
 
 from accounts.models import SocialAccount
-from publishing.models import Campaign, Delivery, DeliveryEvent, DeliveryState, Post, PostStatus, PostVariant
+from publishing.models import (
+    Campaign,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    ImportMode,
+    Post,
+    PostImport,
+    PostStatus,
+    PostVariant,
+)
 
 
 class CampaignOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -168,3 +178,36 @@ class QueueSlotsInputSerializer(serializers.Serializer):  # type: ignore[type-ar
         required=False, allow_null=True, default=None, help_text="Defaults to the schedule's, else yours."
     )
     slots = QueueSlotSerializer(many=True, allow_empty=True, help_text="Replaces every slot; empty clears the queue.")
+
+
+class PostImportProblemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    row = serializers.IntegerField(help_text="As a spreadsheet numbers it: the header is row 1.")
+    column = serializers.CharField(help_text="Empty for a problem of the whole row.")
+    message = serializers.CharField()
+
+
+class PostImportOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    uploaded_by = serializers.EmailField(source="uploaded_by.email", read_only=True, allow_null=True, default=None)
+    report = PostImportProblemSerializer(many=True, read_only=True, help_text="Every problem of every row.")
+    posts = serializers.SerializerMethodField(help_text="The ids of the posts the import made, once imported.")
+
+    class Meta:
+        model = PostImport
+        fields = [
+            "id", "file_name", "status", "mode", "rows_total", "rows_checked", "rows_good", "rows_imported", "report",
+            "error", "uploaded_by", "posts", "created_at", "updated_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_posts(self, job: PostImport) -> list[int]:
+        return list(job.posts.order_by("id").values_list("id", flat=True))
+
+
+class PostImportInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    file = serializers.FileField(help_text="UTF-8 CSV, comma or semicolon separated, at most 2 MB and 5,000 rows.")
+    mode = serializers.ChoiceField(
+        choices=ImportMode.choices,
+        required=False,
+        default=ImportMode.ALL,
+        help_text="`all`: nothing is imported while a row has a problem; `good_rows`: the good rows are imported.",
+    )

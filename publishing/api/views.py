@@ -14,14 +14,15 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
 from accounts.models import AccountGroup, Organization, SocialAccount
 from accounts.roles import Perm
-from publishing import selectors, services
-from publishing.models import Campaign, Delivery, DeliveryEvent, Post
+from publishing import imports, selectors, services
+from publishing.models import Campaign, Delivery, DeliveryEvent, Post, PostImport
 from smms.api.base import OrgScopedViewSet
 from smms.errors import ValidationFailed
 
@@ -33,6 +34,8 @@ from .serializers import (
     DeliveryOutputSerializer,
     LookupFilterSerializer,
     PostFilterSerializer,
+    PostImportInputSerializer,
+    PostImportOutputSerializer,
     PostInputSerializer,
     PostOutputSerializer,
     QueueSlotsInputSerializer,
@@ -290,3 +293,39 @@ class GroupQueueSlotsViewSet(OrgScopedViewSet):
         )
         accounts = account_selectors.social_account_list(org=self.org).filter(groups=group).order_by("id")
         return Response([_queue_slots_data(self.org, account) for account in accounts])
+
+
+class PostImportViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """CSV imports of posts: upload a file, follow its check and import, read the per-row report, and import
+    the good rows only of a file with problems."""
+
+    scope_area = "publishing"
+    write_perm = Perm.COMPOSE_POSTS
+    queryset = PostImport.objects.none()
+    serializer_class = PostImportOutputSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[PostImport]:  # type: ignore[override]
+        return PostImport.objects.filter(organization=org).select_related("uploaded_by")
+
+    @extend_schema(
+        request={"multipart/form-data": PostImportInputSerializer}, responses={201: PostImportOutputSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        """Upload a CSV; it is checked (and, without problems or in `good_rows` mode, imported) in the
+        background: follow `status` and the counts on the import."""
+        data = PostImportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        job = imports.post_import_start(
+            actor=self.actor, file_name=upload.name, data=upload.read(imports.MAX_BYTES + 1),
+            mode=data.validated_data["mode"],
+        )  # fmt: skip
+        return Response(PostImportOutputSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: PostImportOutputSerializer, 409: None})
+    @action(detail=True, methods=["post"], url_path="import-good-rows")
+    def import_good_rows(self, request: Request, pk: str | None = None) -> Response:
+        """Import the rows without a problem of a checked file that has some (status `invalid`)."""
+        job = imports.post_import_good_rows(post_import=self.get_object(), actor=self.actor)
+        return Response(PostImportOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -17,6 +17,7 @@ router.register("mentions", listening_views.MentionViewSet, basename="mention")
 router.register("campaigns", publishing_views.CampaignViewSet, basename="campaign")
 router.register("posts", publishing_views.PostViewSet, basename="post")
 router.register("deliveries", publishing_views.DeliveryViewSet, basename="delivery")
+router.register("post-imports", publishing_views.PostImportViewSet, basename="post-import")
 router.register("webhooks", crm_views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [

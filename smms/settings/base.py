@@ -204,6 +204,8 @@ CELERY_TASK_QUEUES = (
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_TASK_ROUTES = {
     "listening.tasks.*": {"queue": "polling"},
+    # CSV imports are long and not latency-critical (listed first: the first matching pattern wins).
+    "publishing.tasks.post_import*": {"queue": "default"},
     "publishing.tasks.*": {"queue": "publishing"},
     "analytics.tasks.score_*": {"queue": "sentiment"},
 }
