@@ -50,3 +50,15 @@ def social_account_refresh_token(account_id: int) -> str:
 @shared_task(name="accounts.tasks.social_account_notify_revoked", autoretry_for=(OSError,), max_retries=5)
 def social_account_notify_revoked(account_id: int) -> int:
     return services.social_account_notify_revoked(account_id=account_id)
+
+
+# The claim on the notification makes a second run (redelivery, retry after a send that did go out) a no-op.
+@shared_task(
+    name="accounts.tasks.notification_send_email",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
+def notification_send_email(notification_id: int) -> bool:
+    return services.notification_email(notification_id=notification_id)

@@ -80,7 +80,7 @@ def compose(request: HttpRequest) -> HttpResponse:
     form = _compose_form(request)
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action", "submit")
-        if action != "submit" and not role_allows(membership.role, Perm.APPROVE_POSTS):
+        if action == "schedule" and not selectors.may_schedule_own_posts(actor=membership):
             action = "submit"
         try:
             post = _create(form, membership, action)
@@ -99,6 +99,7 @@ def compose(request: HttpRequest) -> HttpResponse:
         "form": form,
         "networks": [(Platform(p).label, [a for a in accounts if a.platform == p]) for p in form.platforms],
         "account_groups": account_selectors.account_group_list(org=request.org),  # type: ignore[attr-defined]
+        "may_schedule": selectors.may_schedule_own_posts(actor=membership),
     }
     return render(request, "publishing/compose.html", context)
 
@@ -129,13 +130,14 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         "variants": post.variants.all(),
         "trail": selectors.post_trail(org=org, post=post),
         "approve_form": ApproveForm(initial={"at": post.scheduled_at}),
+        "may_approve": selectors.may_approve(actor=request.membership, post=post),  # type: ignore[attr-defined]
     }
     return render(request, "publishing/post.html", context)
 
 
 @org_required(Perm.APPROVE_POSTS)
 def approvals(request: HttpRequest) -> HttpResponse:
-    posts = selectors.post_list(org=request.org, status=PostStatus.AWAITING_APPROVAL)  # type: ignore[attr-defined]
+    posts = selectors.approval_queue(actor=request.membership)  # type: ignore[attr-defined]
     rows = [(post, ApproveForm(initial={"at": post.scheduled_at}, prefix=f"p{post.id}")) for post in posts]
     return render(request, "publishing/approvals.html", {"rows": rows})
 

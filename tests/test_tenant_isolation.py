@@ -64,6 +64,9 @@ ID_URLS = {
     "post-schedule": ("post", {"pk": "post"}),
     "post-cancel": ("post", {"pk": "post"}),
     "delivery-detail": ("get", {"pk": "post_delivery"}),
+    "notification_open": ("post", {"notification_id": "notification"}),
+    "notification_read": ("post", {"notification_id": "notification"}),
+    "team-detail": ("get", {"pk": "team"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",
