@@ -150,6 +150,8 @@ def _editorial(request: HttpRequest, post_id: int, act: Callable[[Post, Membersh
         act(post, request.membership)  # type: ignore[attr-defined]
     except DomainError as exc:
         messages.error(request, exc.message)
+    except Forbidden as exc:  # the approval rules refuse this member: say why, on the page they came from
+        messages.error(request, str(exc))
     else:
         messages.success(request, done)
     if request.POST.get("next") == "approvals":
@@ -314,6 +316,8 @@ def post_move(request: HttpRequest, post_id: int) -> HttpResponse:
         services.post_schedule(post=post, actor=request.membership, at=at)  # type: ignore[attr-defined]
     except DomainError as exc:
         messages.error(request, exc.message)
+    except Forbidden as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Post rescheduled."))
     return redirect(f"{reverse('calendar')}?view={view}&date={timezone.localtime(at).date().isoformat()}")
