@@ -226,6 +226,10 @@ class Notification(models.Model):
                 condition=models.Q(read_at__isnull=True),
                 name="accounts_notification_unread",
             ),
+            # notification_unsent_ids: notifications whose e-mail was never claimed (a lost on-commit enqueue).
+            models.Index(
+                fields=["created_at"], condition=models.Q(emailed_at__isnull=True), name="accounts_notification_unsent"
+            ),
             # notification_list: a member's notifications, newest first.
             models.Index(fields=["recipient", "organization", "-created_at"], name="accounts_notification_list"),
         ]

@@ -714,6 +714,19 @@ def notification_create_once(
     )
 
 
+def notification_unsent_ids(
+    *, older_than: timedelta = timedelta(minutes=2), newer_than: timedelta = timedelta(days=1)
+) -> list[int]:
+    """Notifications whose e-mail no task claimed (its on-commit enqueue was lost), for the periodic sweep. Old
+    ones are left alone: a day-old e-mail about a post would be news no longer."""
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(
+            emailed_at__isnull=True, created_at__lt=now - older_than, created_at__gt=now - newer_than
+        ).values_list("id", flat=True)[:500]
+    )
+
+
 def notification_mark_read(*, notification: Notification, user: User) -> None:
     if notification.recipient_id != user.id:
         raise Forbidden(_("This notification is someone else's."))

@@ -62,3 +62,11 @@ def social_account_notify_revoked(account_id: int) -> int:
 )
 def notification_send_email(notification_id: int) -> bool:
     return services.notification_email(notification_id=notification_id)
+
+
+@shared_task(name="accounts.tasks.notifications_email_unsent")
+def notifications_email_unsent() -> int:
+    ids = services.notification_unsent_ids()
+    for notification_id in ids:
+        notification_send_email.delay(notification_id)
+    return len(ids)

@@ -3,15 +3,19 @@ the notifications page, and the e-mail copy: sent once, in the recipient's langu
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core import mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Notification
 from accounts.roles import Role
-from accounts.tasks import notification_send_email
+from accounts.tasks import notification_send_email, notifications_email_unsent
 from publishing import services
 from publishing.models import Delivery
 from tests.factories import MembershipFactory, SocialAccountFactory, TeamFactory
@@ -120,6 +124,15 @@ def test_nothing_is_e_mailed_when_the_transaction_rolls_back(personas, account, 
         submit_then_fail()
     assert not Notification.objects.exists()
     assert mail.outbox == []
+
+
+def test_the_sweep_e_mails_a_notification_whose_enqueue_was_lost_and_only_once(personas, account, celery_eager):
+    submitted(personas.agent, account)  # its on-commit enqueue never runs: as if lost
+    assert mail.outbox == []
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert notifications_email_unsent() == 3
+        assert notifications_email_unsent() == 0
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@acme.test", "lead@acme.test", "owner@acme.test"]
 
 
 def test_the_e_mail_is_in_the_recipients_language_and_quotes_the_post_as_text(
