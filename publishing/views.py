@@ -131,6 +131,10 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         "trail": selectors.post_trail(org=org, post=post),
         "approve_form": ApproveForm(initial={"at": post.scheduled_at}),
         "may_approve": selectors.may_approve(actor=request.membership, post=post),  # type: ignore[attr-defined]
+        # An author whose rules need no approval schedules their own draft instead of submitting it.
+        "may_schedule_draft": post.status == PostStatus.DRAFT
+        and post.author_id == request.user.id
+        and selectors.may_schedule_own_posts(actor=request.membership),  # type: ignore[attr-defined]
     }
     return render(request, "publishing/post.html", context)
 
@@ -194,6 +198,20 @@ def post_submit(request: HttpRequest, post_id: int) -> HttpResponse:
         post_id,
         lambda post, actor: services.post_submit(post=post, actor=actor),
         _("Post sent for approval."),
+    )
+
+
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def post_schedule(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Schedule a draft whose author needs no approval (the services check who may)."""
+    form = ApproveForm(request.POST)
+    at = form.cleaned_data["at"] if form.is_valid() else None
+    return _editorial(
+        request,
+        post_id,
+        lambda post, actor: services.post_schedule(post=post, actor=actor, at=at),
+        _("Post scheduled."),
     )
 
 

@@ -52,6 +52,7 @@ ID_URLS = {
     "post_detail": ("get", {"post_id": "post"}),
     "post_submit": ("post", {"post_id": "post"}),
     "post_approve": ("post", {"post_id": "post"}),
+    "post_schedule": ("post", {"post_id": "post"}),
     "post_send_back": ("post", {"post_id": "post"}),
     "post_cancel": ("post", {"post_id": "post"}),
     "post_move": ("post", {"post_id": "post"}),

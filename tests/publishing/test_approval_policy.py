@@ -279,6 +279,26 @@ def test_the_composer_offers_schedule_instead_of_submit_when_no_approval_is_need
     assert Post.objects.get().status == "scheduled"
 
 
+def test_an_author_without_approval_schedules_a_saved_draft_from_its_page(personas, client_for, account):
+    post = draft(personas.agent, account)
+    client = client_for(personas.agent)
+    page = client.get(reverse("post_detail", args=[post.id])).content.decode()
+    assert (reverse("post_submit", args=[post.id]) in page, reverse("post_schedule", args=[post.id]) in page) == (
+        True,
+        False,
+    )
+    at = timezone.localtime(later()).strftime("%Y-%m-%dT%H:%M")
+    client.post(reverse("post_schedule", args=[post.id]), {"at": at})
+    assert Post.objects.get(id=post.id).status == "draft"  # refused: the default rules need approval
+
+    rules(personas, team_of(personas, "Social", personas.agent), requires=False)
+    page = client.get(reverse("post_detail", args=[post.id])).content.decode()
+    assert reverse("post_schedule", args=[post.id]) in page
+    response = client.post(reverse("post_schedule", args=[post.id]), {"at": at}, follow=True)
+    assert "Post scheduled." in response.content.decode()
+    assert Post.objects.get(id=post.id).status == "scheduled"
+
+
 def test_the_composer_turns_a_schedule_into_a_submission_when_approval_is_needed(personas, client_for, account):
     at = timezone.localtime(later()).strftime("%Y-%m-%dT%H:%M")
     client_for(personas.lead).post(
