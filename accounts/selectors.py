@@ -239,9 +239,10 @@ class ApprovalRules:
     """The approval rules that apply to one author's posts, from the author's teams (or the default)."""
 
     requires_approval: bool
-    # False: any member who may approve posts. True: only the leads of ``lead_team_ids``, admins and owners.
+    # False: any member who may approve posts. True: only the leads of the restricting teams, admins and owners.
     leads_only: bool
-    lead_team_ids: frozenset[int]
+    # The memberships of those teams' leads (team members with the team lead role), and the teams' names.
+    lead_member_ids: frozenset[int]
     lead_team_names: tuple[str, ...]
     self_approval: bool
     # The teams whose rules apply, for the audit trail; empty for the organization's default.
@@ -266,10 +267,16 @@ def approval_rules(*, org: Organization, author: User | None) -> ApprovalRules:
     ] or [(None, default)]
     governing = [(team, policy) for team, policy in applying if policy.requires_approval] or applying
     restricted = [team for team, policy in governing if policy.approvers == Approvers.TEAM_LEADS]
+    restricting_teams = [team.id for team in restricted if team is not None]
+    leads = (
+        Membership.objects.filter(teams__in=restricting_teams, role=Role.TEAM_LEAD).values_list("id", flat=True)
+        if restricting_teams
+        else []
+    )
     return ApprovalRules(
         requires_approval=any(policy.requires_approval for _team, policy in applying),
         leads_only=bool(restricted),
-        lead_team_ids=frozenset(team.id for team in restricted if team is not None),
+        lead_member_ids=frozenset(leads),
         lead_team_names=tuple(team.name for team in restricted if team is not None),
         self_approval=all(policy.self_approval for _team, policy in governing),
         team_names=tuple(team.name for team, _policy in governing if team is not None),
@@ -283,7 +290,7 @@ def approval_refusal(*, approver: Membership, author: User | None, rules: Approv
     if author is not None and approver.user_id == author.id and not rules.self_approval:
         return _("You cannot approve your own post: another approver must (four-eyes rule).")
     if rules.leads_only and approver.role not in (Role.OWNER, Role.ADMIN):
-        if rules.lead_team_ids and Team.objects.filter(id__in=rules.lead_team_ids, members=approver).exists():
+        if approver.id in rules.lead_member_ids:
             return None
         if rules.lead_team_names:
             return _("Only the leads of %(teams)s, admins and owners may approve this post.") % {

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -321,6 +322,21 @@ def test_the_approval_queue_shows_each_approver_only_what_they_may_approve(perso
     # not another team's restricted post, not their own
     assert [p.text in press_lead for p in (from_social, from_no_team, from_press_lead)] == [False, True, False]
     assert [p.text in admin for p in (from_social, from_no_team, from_press_lead)] == [True, True, True]
+
+
+def test_the_approval_queue_reads_a_fixed_number_of_queries_per_author(personas, client_for, account, leads_only):
+    client = client_for(personas.lead)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("approvals")).status_code == 200
+        return len(captured)
+
+    submitted(personas.agent, account, "One")
+    one = queries()
+    for n in range(3):
+        submitted(personas.agent, account, f"More {n}")
+    assert queries() == one
 
 
 def test_a_refused_approval_in_the_dashboard_is_a_readable_message(personas, client_for, account, leads_only):
