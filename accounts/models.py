@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -240,7 +241,8 @@ class Notification(models.Model):
     @property
     def sentence(self) -> str:
         """What happened, in the active language; the parameters are plain text (templates escape them)."""
-        p = {key: str(value) for key, value in self.params.items()}
+        # A parameter missing (an older row, a hand-made one) reads as empty rather than breaking the page.
+        p: defaultdict[str, str] = defaultdict(str, {key: str(value) for key, value in self.params.items()})
         if self.kind == NotificationKind.POST_SUBMITTED:
             return _("%(actor)s submitted a post for your approval: “%(excerpt)s”") % p
         if self.kind == NotificationKind.POST_APPROVED:

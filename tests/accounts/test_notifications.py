@@ -218,3 +218,8 @@ def test_someone_elses_notification_is_not_found(personas, account, client_for):
     assert client.post(reverse("notification_read", args=[owners.id])).status_code == 404
     owners.refresh_from_db()
     assert owners.read_at is None
+
+
+def test_a_notification_missing_a_parameter_still_reads(personas):
+    note = Notification.objects.create(organization=personas.org, recipient=personas.lead.user, kind="post_approved")
+    assert note.sentence == " approved your post: “”"
