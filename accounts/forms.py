@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
-from .models import Organization
+from .models import Approvers, Organization
 from .roles import ASSIGNABLE_ROLES, SCOPE_LABELS, Role
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
@@ -51,6 +51,22 @@ class TeamForm(forms.Form):
         ]
 
 
+class ApprovalPolicyForm(forms.Form):
+    """The approval rules of a team (or of the organization, for teams without their own)."""
+
+    inherit = forms.BooleanField(label=_("Follow the organization's default rules"), required=False)
+    requires_approval = forms.BooleanField(
+        label=_("Posts by the members need approval before scheduling"), required=False
+    )
+    approvers = forms.ChoiceField(label=_("Who may approve"), choices=Approvers.choices)
+    self_approval = forms.BooleanField(label=_("Approvers may approve their own posts"), required=False)
+
+    def __init__(self, *args: Any, for_team: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not for_team:
+            del self.fields["inherit"]
+
+
 class AccountGroupForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=80)
     description = forms.CharField(label=_("Description"), max_length=240, required=False)
@@ -86,6 +102,7 @@ class ProfileForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
+    notification_emails = forms.BooleanField(label=_("E-mail me my notifications"), required=False)
 
 
 class OrganizationForm(forms.Form):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -49,6 +50,8 @@ class User(AbstractUser):
     email = models.EmailField(_("e-mail address"), unique=True)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris", validators=[validate_timezone])
+    # In-app notifications are always kept; this only stops their e-mail copies.
+    notification_emails = models.BooleanField(_("e-mail me my notifications"), default=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -154,6 +157,102 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Approvers(models.TextChoices):
+    ANY = "any", _("Any member who may approve posts")
+    TEAM_LEADS = "team_leads", _("Only the team's own leads, admins and owners")
+
+
+class ApprovalPolicy(models.Model):
+    """Who must have a post approved before it is scheduled, and by whom. One row without a team is the
+    organization's default; a team's own row overrides it for the team's members. Without any row the
+    built-in default applies: approval required, by any approver, who may approve their own posts (four eyes is
+    a setting)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="approval_policies")
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="approval_policy")
+    requires_approval = models.BooleanField(_("posts need approval before they are scheduled"), default=True)
+    approvers = models.CharField(_("who may approve"), max_length=16, choices=Approvers.choices, default=Approvers.ANY)
+    self_approval = models.BooleanField(_("an approver may approve their own posts"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(team__isnull=True),
+                name="accounts_approvalpolicy_one_default",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(approvers__in=Approvers.values), name="accounts_approvalpolicy_approvers"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approval policy of {self.team or self.organization}"
+
+
+class NotificationKind(models.TextChoices):
+    POST_SUBMITTED = "post_submitted", _("Post submitted for approval")
+    POST_APPROVED = "post_approved", _("Post approved")
+    POST_SENT_BACK = "post_sent_back", _("Post sent back")
+    DELIVERY_FAILED = "delivery_failed", _("Post not published")
+
+
+class Notification(models.Model):
+    """Something a member should know, shown in the bell and e-mailed once. The sentence is written at display
+    time from ``kind`` and ``params``, in the reader's language."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the e-mail task claims it: the claim is what makes a repeated task send nothing.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NotificationKind.values), name="accounts_notification_kind"
+            ),
+        ]
+        indexes = [
+            # notification_unread_count: the bell, polled by every open page.
+            models.Index(
+                fields=["recipient", "organization"],
+                condition=models.Q(read_at__isnull=True),
+                name="accounts_notification_unread",
+            ),
+            # notification_unsent_ids: notifications whose e-mail was never claimed (a lost on-commit enqueue).
+            models.Index(
+                fields=["created_at"], condition=models.Q(emailed_at__isnull=True), name="accounts_notification_unsent"
+            ),
+            # notification_list: a member's notifications, newest first.
+            models.Index(fields=["recipient", "organization", "-created_at"], name="accounts_notification_list"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"
+
+    @property
+    def sentence(self) -> str:
+        """What happened, in the active language; the parameters are plain text (templates escape them)."""
+        # A parameter missing (an older row, a hand-made one) reads as empty rather than breaking the page.
+        p: defaultdict[str, str] = defaultdict(str, {key: str(value) for key, value in self.params.items()})
+        if self.kind == NotificationKind.POST_SUBMITTED:
+            return _("%(actor)s submitted a post for your approval: “%(excerpt)s”") % p
+        if self.kind == NotificationKind.POST_APPROVED:
+            return _("%(actor)s approved your post: “%(excerpt)s”") % p
+        if self.kind == NotificationKind.POST_SENT_BACK:
+            return _("%(actor)s sent back your post: “%(excerpt)s”") % p
+        if self.kind == NotificationKind.DELIVERY_FAILED:
+            return _("Your post could not be published on %(account)s: “%(excerpt)s”") % p
+        return str(self.get_kind_display())
 
 
 class Platform(models.TextChoices):

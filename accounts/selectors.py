@@ -7,18 +7,23 @@ import hashlib
 import hmac
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from smms.errors import NotFound
 
 from .models import (
     AccountGroup,
     ApiKey,
+    ApprovalPolicy,
+    Approvers,
     Invitation,
     Membership,
+    Notification,
     Organization,
     PendingConnection,
     Platform,
@@ -27,6 +32,7 @@ from .models import (
     Team,
     User,
 )
+from .roles import Perm, Role, refusal, role_allows
 
 
 def token_hash(token: str) -> str:
@@ -210,3 +216,110 @@ def pending_connection_candidates(*, pending: PendingConnection) -> list[dict[st
         }
         for c in json.loads(pending.candidates)
     ]
+
+
+# --- approval policies --------------------------------------------------------------------------------------
+# What applies when an organization has saved no default of its own.
+BUILT_IN_POLICY = {"requires_approval": True, "approvers": Approvers.ANY, "self_approval": True}
+
+
+def approval_policy_default(*, org: Organization) -> ApprovalPolicy:
+    """The organization's default policy: its saved row, or an unsaved one with the built-in values."""
+    policy = ApprovalPolicy.objects.filter(organization=org, team__isnull=True).first()
+    return policy or ApprovalPolicy(organization=org, team=None, **BUILT_IN_POLICY)
+
+
+def approval_policy_for_team(*, team: Team) -> ApprovalPolicy | None:
+    """The team's own policy, or None when the team follows the organization's default."""
+    return ApprovalPolicy.objects.filter(organization_id=team.organization_id, team=team).first()
+
+
+@dataclass(frozen=True)
+class ApprovalRules:
+    """The approval rules that apply to one author's posts, from the author's teams (or the default)."""
+
+    requires_approval: bool
+    # False: any member who may approve posts. True: only the leads of the restricting teams, admins and owners.
+    leads_only: bool
+    # The memberships of those teams' leads (team members with the team lead role), and the teams' names.
+    lead_member_ids: frozenset[int]
+    lead_team_names: tuple[str, ...]
+    self_approval: bool
+    # The teams whose rules apply, for the audit trail; empty for the organization's default.
+    team_names: tuple[str, ...]
+
+
+def approval_rules(*, org: Organization, author: User | None) -> ApprovalRules:
+    """The rules for posts written by ``author`` in ``org``. A member of several teams needs approval if any
+    of them requires it; the teams that require it decide who approves (a team restricted to its leads
+    restricts the post) and whether an approver may approve their own post (only if all of them allow it).
+    A member of no team (or an author who left) follows the organization's default."""
+    default = approval_policy_default(org=org)
+    teams: list[Team] = []
+    if author is not None:
+        teams = list(
+            Team.objects.filter(organization=org, members__user=author)
+            .select_related("approval_policy")
+            .order_by("name")
+        )
+    applying: list[tuple[Team | None, ApprovalPolicy]] = [
+        (team, getattr(team, "approval_policy", None) or default) for team in teams
+    ] or [(None, default)]
+    governing = [(team, policy) for team, policy in applying if policy.requires_approval] or applying
+    restricted = [team for team, policy in governing if policy.approvers == Approvers.TEAM_LEADS]
+    restricting_teams = [team.id for team in restricted if team is not None]
+    leads = (
+        Membership.objects.filter(teams__in=restricting_teams, role=Role.TEAM_LEAD).values_list("id", flat=True)
+        if restricting_teams
+        else []
+    )
+    return ApprovalRules(
+        requires_approval=any(policy.requires_approval for _team, policy in applying),
+        leads_only=bool(restricted),
+        lead_member_ids=frozenset(leads),
+        lead_team_names=tuple(team.name for team in restricted if team is not None),
+        self_approval=all(policy.self_approval for _team, policy in governing),
+        team_names=tuple(team.name for team, _policy in governing if team is not None),
+    )
+
+
+def approval_refusal(*, approver: Membership, author: User | None, rules: ApprovalRules) -> str | None:
+    """Why ``approver`` may not approve a post by ``author`` under ``rules``, as a sentence; None if they may."""
+    if not role_allows(approver.role, Perm.APPROVE_POSTS):
+        return refusal(approver.role, Perm.APPROVE_POSTS)
+    if author is not None and approver.user_id == author.id and not rules.self_approval:
+        return _("You cannot approve your own post: another approver must (four-eyes rule).")
+    if rules.leads_only and approver.role not in (Role.OWNER, Role.ADMIN):
+        if approver.id in rules.lead_member_ids:
+            return None
+        if rules.lead_team_names:
+            return _("Only the leads of %(teams)s, admins and owners may approve this post.") % {
+                "teams": ", ".join(rules.lead_team_names)
+            }
+        return _("Only admins and owners may approve this post.")
+    return None
+
+
+def approver_list(*, org: Organization, author: User | None, rules: ApprovalRules) -> list[Membership]:
+    """Every member of ``org`` who may approve a post by ``author`` under ``rules``."""
+    candidates = Membership.objects.filter(
+        organization=org, role__in=[r for r in Role.values if role_allows(r, Perm.APPROVE_POSTS)]
+    ).select_related("user")
+    return [m for m in candidates if approval_refusal(approver=m, author=author, rules=rules) is None]
+
+
+# --- notifications ------------------------------------------------------------------------------------------
+def notification_list(*, org: Organization, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(organization=org, recipient=user).order_by("-created_at", "-id")
+
+
+def notification_get(*, org: Organization, user: User, notification_id: int) -> Notification:
+    """One of the user's notifications in ``org``; anyone else's (another organization's included) is NotFound."""
+    notification = notification_list(org=org, user=user).filter(id=notification_id).first()
+    if notification is None:
+        raise NotFound("notification")
+    return notification
+
+
+def notification_unread_count(*, org: Organization, user: User) -> int:
+    return Notification.objects.filter(organization=org, recipient=user, read_at__isnull=True).count()

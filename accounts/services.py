@@ -33,8 +33,12 @@ from . import selectors
 from .models import (
     AccountGroup,
     ApiKey,
+    ApprovalPolicy,
+    Approvers,
     Invitation,
     Membership,
+    Notification,
+    NotificationKind,
     Organization,
     PendingConnection,
     PlatformApp,
@@ -587,8 +591,17 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 
 # --- user preferences --------------------------------------------------------------------------------------
-def user_update_preferences(*, user: User, language: str | None = None, timezone_name: str | None = None) -> User:
+def user_update_preferences(
+    *,
+    user: User,
+    language: str | None = None,
+    timezone_name: str | None = None,
+    notification_emails: bool | None = None,
+) -> User:
     fields = []
+    if notification_emails is not None:
+        user.notification_emails = notification_emails
+        fields.append("notification_emails")
     if language is not None:
         if language not in dict(settings.LANGUAGES):
             raise ValidationFailed(_("Unsupported language."), field="language")
@@ -604,3 +617,158 @@ def user_update_preferences(*, user: User, language: str | None = None, timezone
     if fields:
         user.save(update_fields=fields)
     return user
+
+
+# --- approval policies ---------------------------------------------------------------------------------------
+def approval_policy_save(
+    *,
+    actor: Membership,
+    team: Team | None,
+    requires_approval: bool,
+    approvers: str,
+    self_approval: bool,
+) -> ApprovalPolicy:
+    """Set the approval rules of ``team`` (None: the organization's default, which teams without their own
+    rules follow)."""
+    require(actor, Perm.MANAGE_TEAMS)
+    if team is not None and team.organization_id != actor.organization_id:
+        raise ValidationFailed(_("This team is not in this organization."), field="team")
+    if approvers not in Approvers.values:
+        raise ValidationFailed(_("Choose who may approve: any approver or the team's leads."), field="approvers")
+    values = {"requires_approval": requires_approval, "approvers": approvers, "self_approval": self_approval}
+    with transaction.atomic():
+        if team is None:
+            policy, _created = ApprovalPolicy.objects.select_for_update().update_or_create(
+                organization_id=actor.organization_id, team__isnull=True, defaults=values
+            )
+        else:
+            policy, _created = ApprovalPolicy.objects.select_for_update().update_or_create(
+                organization_id=actor.organization_id, team=team, defaults=values
+            )
+    return policy
+
+
+def approval_policy_reset(*, actor: Membership, team: Team) -> None:
+    """Make ``team`` follow the organization's default again."""
+    require(actor, Perm.MANAGE_TEAMS)
+    ApprovalPolicy.objects.filter(organization_id=actor.organization_id, team=team).delete()
+
+
+# --- notifications ---------------------------------------------------------------------------------------------
+EXCERPT_LENGTH = 80
+
+
+def excerpt(text: str) -> str:
+    """The first words of a post on one line, for a notification's sentence."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= EXCERPT_LENGTH else f"{flat[: EXCERPT_LENGTH - 1].rstrip()}…"
+
+
+def notifications_create(
+    *,
+    organization_id: int,
+    recipients: Iterable[User],
+    kind: str,
+    params: dict[str, Any],
+    link: str = "",
+    actor: User | None = None,
+) -> list[Notification]:
+    """Tell each recipient (never the actor: they know what they did) that something happened; e-mail
+    them after commit. Call it inside the transaction that makes the event true."""
+    if kind not in NotificationKind.values:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    people = {user.id: user for user in recipients if user is not None and (actor is None or user.id != actor.id)}
+    notifications = Notification.objects.bulk_create(
+        Notification(organization_id=organization_id, recipient_id=user_id, kind=kind, params=params, link=link)
+        for user_id in people
+    )
+    ids = [n.id for n in notifications]
+    if ids:
+        transaction.on_commit(lambda: _notifications_enqueue(ids))
+    return notifications
+
+
+def _notifications_enqueue(ids: list[int]) -> None:
+    from .tasks import notification_send_email
+
+    for notification_id in ids:
+        notification_send_email.delay(notification_id)
+
+
+def notification_create_once(
+    *, organization_id: int, recipient: User, kind: str, params: dict[str, Any], link: str = ""
+) -> Notification:
+    """An in-app notification whose e-mail its caller sends itself; the same one twice is stored once."""
+    existing = Notification.objects.filter(
+        organization_id=organization_id, recipient=recipient, kind=kind, link=link, params=params
+    ).first()
+    if existing is not None:
+        return existing
+    return Notification.objects.create(
+        organization_id=organization_id,
+        recipient=recipient,
+        kind=kind,
+        params=params,
+        link=link,
+        emailed_at=timezone.now(),
+    )
+
+
+def notification_unsent_ids(
+    *, older_than: timedelta = timedelta(minutes=2), newer_than: timedelta = timedelta(days=1)
+) -> list[int]:
+    """Notifications whose e-mail no task claimed (its on-commit enqueue was lost), for the periodic sweep. Old
+    ones are left alone: a day-old e-mail about a post would be news no longer."""
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(
+            emailed_at__isnull=True, created_at__lt=now - older_than, created_at__gt=now - newer_than
+        ).values_list("id", flat=True)[:500]
+    )
+
+
+def notification_mark_read(*, notification: Notification, user: User) -> None:
+    if notification.recipient_id != user.id:
+        raise Forbidden(_("This notification is someone else's."))
+    Notification.objects.filter(id=notification.id, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notifications_mark_all_read(*, organization: Organization, user: User) -> int:
+    return Notification.objects.filter(organization=organization, recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """E-mail one notification to its recipient, in their language, once: the claim on ``emailed_at`` makes a
+    repeated task (a redelivery, a retry) send nothing. Nothing is sent to someone who turned e-mails off."""
+    claimed = Notification.objects.filter(id=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("recipient", "organization").get(id=notification_id)
+    recipient = notification.recipient
+    if not recipient.notification_emails or not recipient.email:
+        return False
+    with translation.override(recipient.language):
+        # One line: a post's text may hold line breaks, which a mail header must not.
+        subject = " ".join(notification.sentence.split())[:200]
+        body = render_to_string(
+            "accounts/email/notification.txt",
+            {
+                "notification": notification,
+                "quoted": _quoted(str(notification.params.get("text", ""))),
+                "link": f"{settings.SMMS_BASE_URL.rstrip('/')}{notification.link}" if notification.link else "",
+                "settings_link": f"{settings.SMMS_BASE_URL.rstrip('/')}/profile/",
+            },
+        )
+    try:
+        send_mail(subject, body, None, [recipient.email])
+    except Exception:
+        Notification.objects.filter(id=notification_id).update(emailed_at=None)
+        raise
+    return True
+
+
+def _quoted(text: str) -> str:
+    """The post as an e-mail quote: every line behind "> ", so it reads as the author's words, not ours."""
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines()) if text.strip() else ""

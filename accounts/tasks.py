@@ -50,3 +50,23 @@ def social_account_refresh_token(account_id: int) -> str:
 @shared_task(name="accounts.tasks.social_account_notify_revoked", autoretry_for=(OSError,), max_retries=5)
 def social_account_notify_revoked(account_id: int) -> int:
     return services.social_account_notify_revoked(account_id=account_id)
+
+
+# The claim on the notification makes a second run (redelivery, retry after a send that did go out) a no-op.
+@shared_task(
+    name="accounts.tasks.notification_send_email",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
+def notification_send_email(notification_id: int) -> bool:
+    return services.notification_email(notification_id=notification_id)
+
+
+@shared_task(name="accounts.tasks.notifications_email_unsent")
+def notifications_email_unsent() -> int:
+    ids = services.notification_unsent_ids()
+    for notification_id in ids:
+        notification_send_email.delay(notification_id)
+    return len(ids)

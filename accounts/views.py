@@ -25,6 +25,7 @@ from .forms import (
     AccountGroupForm,
     ApiKeyForm,
     AppPasswordForm,
+    ApprovalPolicyForm,
     InviteForm,
     MastodonInstanceForm,
     OrganizationForm,
@@ -110,6 +111,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "last_name": user.last_name,  # type: ignore[union-attr]
         "language": user.language,  # type: ignore[union-attr]
         "timezone": user.timezone,  # type: ignore[union-attr]
+        "notification_emails": user.notification_emails,  # type: ignore[union-attr]
     }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -120,6 +122,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             user=user,  # type: ignore[arg-type]
             language=form.cleaned_data["language"],
             timezone_name=form.cleaned_data["timezone"],
+            notification_emails=form.cleaned_data["notification_emails"],
         )
         messages.success(request, _("Profile saved."))
         return redirect("profile")
@@ -235,13 +238,50 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "form": form})
 
 
+def _policy_initial(policy: Any, inherit: bool) -> dict[str, Any]:
+    return {
+        "inherit": inherit,
+        "requires_approval": policy.requires_approval,
+        "approvers": policy.approvers,
+        "self_approval": policy.self_approval,
+    }
+
+
+def _save_policy(actor: Any, team: Any, data: dict[str, Any]) -> object:
+    if team is not None and data.get("inherit"):
+        services.approval_policy_reset(actor=actor, team=team)
+        return None
+    return services.approval_policy_save(
+        actor=actor,
+        team=team,
+        requires_approval=data["requires_approval"],
+        approvers=data["approvers"],
+        self_approval=data["self_approval"],
+    )
+
+
 @org_required(Perm.MANAGE_TEAMS)
 def teams(request: HttpRequest) -> HttpResponse:
     org, actor = request.org, request.membership  # type: ignore[attr-defined]
-    form = TeamForm(request.POST or None, org=org)
-    done = _submit(request, form, lambda d: _save_team(actor, None, d), _("Team created."), "teams")
+    default = selectors.approval_policy_default(org=org)
+    policy_posted = request.method == "POST" and request.POST.get("form") == "policy"
+    form = TeamForm(request.POST if request.method == "POST" and not policy_posted else None, org=org)
+    policy_form = ApprovalPolicyForm(
+        request.POST if policy_posted else None,
+        for_team=False,
+        initial=_policy_initial(default, inherit=False),
+        prefix="policy",
+    )
+    if policy_posted:
+        done = _submit(
+            request, policy_form, lambda d: _save_policy(actor, None, d), _("Approval rules saved."), "teams"
+        )
+    else:
+        done = _submit(request, form, lambda d: _save_team(actor, None, d), _("Team created."), "teams")
     return done or render(
-        request, "accounts/settings/teams.html", {"form": form, "teams": selectors.team_list(org=org)}
+        request,
+        "accounts/settings/teams.html",
+        {"form": form, "policy_form": policy_form, "teams": selectors.team_list(org=org)},
     )
 
 
@@ -255,10 +295,28 @@ def _save_team(actor: Any, team: Any, data: dict[str, Any]) -> object:
 def team_edit(request: HttpRequest, team_id: int) -> HttpResponse:
     org, actor = request.org, request.membership  # type: ignore[attr-defined]
     team = selectors.team_get(org=org, team_id=team_id)
+    own = selectors.approval_policy_for_team(team=team)
+    policy_posted = request.method == "POST" and request.POST.get("form") == "policy"
     initial = {"name": team.name, "description": team.description, "members": [m.id for m in team.members.all()]}
-    form = TeamForm(request.POST or None, org=org, initial=initial)
-    done = _submit(request, form, lambda d: _save_team(actor, team, d), _("Team saved."), "teams")
-    return done or render(request, "accounts/settings/team_edit.html", {"form": form, "team": team})
+    form = TeamForm(request.POST if request.method == "POST" and not policy_posted else None, org=org, initial=initial)
+    policy_form = ApprovalPolicyForm(
+        request.POST if policy_posted else None,
+        initial=_policy_initial(own or selectors.approval_policy_default(org=org), inherit=own is None),
+        prefix="policy",
+    )
+    if policy_posted:
+        done = _submit(
+            request,
+            policy_form,
+            lambda d: _save_policy(actor, team, d),
+            _("Approval rules saved."),
+            reverse("team_edit", args=[team.id]),
+        )
+    else:
+        done = _submit(request, form, lambda d: _save_team(actor, team, d), _("Team saved."), "teams")
+    return done or render(
+        request, "accounts/settings/team_edit.html", {"form": form, "policy_form": policy_form, "team": team}
+    )
 
 
 @org_required(Perm.MANAGE_TEAMS)
@@ -483,3 +541,52 @@ def _connector_message(exc: Exception) -> str:
     if isinstance(exc, RateLimited | Transient):
         return _("The network is not answering right now. Try again in a few minutes.")
     return _("The network answered with an error: %(error)s") % {"error": exc}
+
+
+# --- notifications ------------------------------------------------------------------------------------------
+@org_required(Perm.VIEW)
+def notifications(request: HttpRequest) -> HttpResponse:
+    items = selectors.notification_list(org=request.org, user=request.user)[:200]  # type: ignore[attr-defined, arg-type]
+    return render(request, "accounts/notifications.html", {"notifications": items})
+
+
+@org_required(Perm.VIEW)
+def notifications_bell(request: HttpRequest) -> HttpResponse:
+    """The bell's unread count, refreshed by every dashboard page without a reload."""
+    count = selectors.notification_unread_count(org=request.org, user=request.user)  # type: ignore[attr-defined, arg-type]
+    return render(request, "accounts/partials/bell.html", {"unread": count})
+
+
+@org_required(Perm.VIEW)
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark the notification read and go where it points (its post)."""
+    notification = selectors.notification_get(
+        org=request.org,
+        user=request.user,
+        notification_id=notification_id,  # type: ignore[attr-defined, arg-type]
+    )
+    services.notification_mark_read(notification=notification, user=request.user)  # type: ignore[arg-type]
+    if notification.link and url_has_allowed_host_and_scheme(notification.link, {request.get_host()}):
+        return redirect(notification.link)
+    return redirect("notifications")
+
+
+@org_required(Perm.VIEW)
+@require_POST
+def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
+    notification = selectors.notification_get(
+        org=request.org,
+        user=request.user,
+        notification_id=notification_id,  # type: ignore[attr-defined, arg-type]
+    )
+    services.notification_mark_read(notification=notification, user=request.user)  # type: ignore[arg-type]
+    return redirect("notifications")
+
+
+@org_required(Perm.VIEW)
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    services.notifications_mark_all_read(organization=request.org, user=request.user)  # type: ignore[attr-defined, arg-type]
+    messages.success(request, _("All notifications marked as read."))
+    return redirect("notifications")

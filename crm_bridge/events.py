@@ -14,6 +14,9 @@ TEST = "webhook.test"
 EVENTS: dict[str, Promise] = {
     "alert.opened": _("A fire alert opened on a listening topic"),
     "alert.resolved": _("A fire alert was resolved"),
+    "post.submitted": _("A post was sent for approval"),
+    "post.approved": _("A post was approved (and scheduled, when it has a time)"),
+    "post.sent_back": _("A post was sent back to its author with what should change"),
     "delivery.published": _("A scheduled post was published on one of the organization's accounts"),
     "delivery.failed": _("A scheduled post could not be published on one of the organization's accounts"),
     TEST: _("A test event, sent on request from the webhooks page or the API"),

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
-from accounts.models import Organization, Platform, SocialAccount, SocialAccountStatus
+from accounts.models import Membership, Organization, Platform, SocialAccount, SocialAccountStatus
 from accounts.platforms import connector_for
 from smms.errors import NotFound
 
@@ -70,6 +70,36 @@ def post_list(*, org: Organization, status: str = "", campaign_id: int | None = 
     if campaign_id is not None:
         posts = posts.filter(campaign_id=campaign_id)
     return posts.order_by("-created_at", "-id")
+
+
+def approval_queue(*, actor: Membership) -> list[Post]:
+    """The posts awaiting approval that ``actor`` may approve under their authors' team rules, newest first."""
+    org = actor.organization
+    verdicts: dict[int | None, bool] = {}  # per author: the rules are the author's, not the post's
+    queue = []
+    for post in post_list(org=org, status=PostStatus.AWAITING_APPROVAL):
+        if post.author_id not in verdicts:
+            rules = account_selectors.approval_rules(org=org, author=post.author)
+            verdicts[post.author_id] = (
+                account_selectors.approval_refusal(approver=actor, author=post.author, rules=rules) is None
+            )
+        if verdicts[post.author_id]:
+            queue.append(post)
+    return queue
+
+
+def may_approve(*, actor: Membership, post: Post) -> bool:
+    """Whether ``actor`` may approve (or schedule unapproved) this post, as the services will decide."""
+    rules = account_selectors.approval_rules(org=actor.organization, author=post.author)
+    return account_selectors.approval_refusal(approver=actor, author=post.author, rules=rules) is None
+
+
+def may_schedule_own_posts(*, actor: Membership) -> bool:
+    """Whether ``actor``'s own new posts can be scheduled by them without anyone else's approval."""
+    rules = account_selectors.approval_rules(org=actor.organization, author=actor.user)
+    if not rules.requires_approval:
+        return True
+    return account_selectors.approval_refusal(approver=actor, author=actor.user, rules=rules) is None
 
 
 def post_trail(*, org: Organization, post: Post) -> QuerySet[DeliveryEvent]:

@@ -35,12 +35,22 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import AccountGroup, Membership, Platform, SocialAccount, SocialAccountStatus, User
+from accounts.models import (
+    AccountGroup,
+    Membership,
+    NotificationKind,
+    Platform,
+    SocialAccount,
+    SocialAccountStatus,
+    User,
+)
 from accounts.platforms import CONNECTABLE, capabilities, connector_for
 from accounts.roles import Perm, role_allows
 from accounts.services import require
@@ -392,30 +402,88 @@ def _editing(post: Post, actor: Membership, perm: Perm, *, when: str, refusal: s
 
 
 def post_submit(*, post: Post, actor: Membership) -> Post:
+    """Send a draft for approval. Everyone who may approve it under the author's team rules is told."""
     refusal = _("Only a draft can be sent for approval.")
     with _editing(post, actor, Perm.COMPOSE_POSTS, when=PostStatus.DRAFT, refusal=refusal) as post:
-        return _move(
+        rules = account_selectors.approval_rules(org=actor.organization, author=post.author)
+        post = _move(
             post,
             actor=actor,
             status=PostStatus.AWAITING_APPROVAL,
             deliveries_from=[S.DRAFT],
             deliveries_to=S.AWAITING_APPROVAL,
+            detail=_submitted_detail(rules),
         )
+        approvers = account_selectors.approver_list(org=actor.organization, author=post.author, rules=rules)
+        _editorial_news(post, actor, "post.submitted", NotificationKind.POST_SUBMITTED, [m.user for m in approvers])
+        return post
+
+
+def _submitted_detail(rules: account_selectors.ApprovalRules) -> str:
+    """The audit trail's record of why the post waits for approval."""
+    if not rules.requires_approval:
+        return _("Sent for approval, although the author's rules do not require it.")
+    if rules.team_names:
+        return _("Sent for approval, as the rules of %(teams)s require.") % {"teams": ", ".join(rules.team_names)}
+    return _("Sent for approval, as the organization's rules require.")
+
+
+def _check_approver(post: Post, actor: Membership) -> account_selectors.ApprovalRules:
+    """The rules of the post's author, if ``actor`` may approve under them; Forbidden with the reason if not."""
+    rules = account_selectors.approval_rules(org=actor.organization, author=post.author)
+    refused = account_selectors.approval_refusal(approver=actor, author=post.author, rules=rules)
+    if refused is not None:
+        raise Forbidden(refused)
+    return rules
+
+
+def _editorial_news(post: Post, actor: Membership, event: str, kind: str, recipients: list[User], **extra: Any) -> None:
+    """Tell the organization's webhooks and the people concerned about an editorial step, in its transaction."""
+    author = post.author
+    event_publish(
+        organization_id=post.organization_id,
+        event=event,
+        data={
+            "post": post.id,
+            "status": post.status,
+            "text": post.text,
+            "author": author.email if author is not None else None,
+            "actor": actor.user.email if actor.user is not None else None,
+            "scheduled_at": post.scheduled_at,
+            **extra,
+        },
+    )
+    account_services.notifications_create(
+        organization_id=post.organization_id,
+        recipients=recipients,
+        kind=kind,
+        params={
+            "actor": str(actor.user) if actor.user is not None else "SMMS",
+            "excerpt": account_services.excerpt(post.text),
+            "text": post.text,
+            **extra,
+        },
+        link=reverse("post_detail", args=[post.id]),
+        actor=actor.user,
+    )
 
 
 def post_approve(*, post: Post, actor: Membership) -> Post:
     """Approve a post awaiting approval. With a time still ahead it is scheduled at once; otherwise it is
-    approved and its deliveries wait, as drafts, for ``post_schedule``."""
+    approved and its deliveries wait, as drafts, for ``post_schedule``. The author's team rules say who may."""
     refusal = _("Only a post awaiting approval can be approved.")
     with _editing(post, actor, Perm.APPROVE_POSTS, when=PostStatus.AWAITING_APPROVAL, refusal=refusal) as post:
+        _check_approver(post, actor)
         if _has_queued(post):  # each delivery keeps its queue slot, or takes the next free one if it is past
-            return _queue_place(
+            post = _queue_place(
                 post, actor=actor, deliveries_from=[S.AWAITING_APPROVAL], deliveries_to=S.SCHEDULED, keep=True,
                 detail=_("Approved"),
             )  # fmt: skip
+            _editorial_news(post, actor, "post.approved", NotificationKind.POST_APPROVED, _author(post))
+            return post
         at = post.scheduled_at
         scheduling = _scheduling(at) if at is not None and at >= timezone.now() - SCHEDULE_GRACE else {}
-        return _move(
+        post = _move(
             post,
             actor=actor,
             status=PostStatus.SCHEDULED if scheduling else PostStatus.APPROVED,
@@ -424,6 +492,12 @@ def post_approve(*, post: Post, actor: Membership) -> Post:
             detail=_("Approved"),
             **scheduling,
         )
+        _editorial_news(post, actor, "post.approved", NotificationKind.POST_APPROVED, _author(post))
+        return post
+
+
+def _author(post: Post) -> list[User]:
+    return [post.author] if post.author is not None else []
 
 
 def post_send_back(*, post: Post, actor: Membership, comment: str) -> Post:
@@ -433,7 +507,8 @@ def post_send_back(*, post: Post, actor: Membership, comment: str) -> Post:
         raise ValidationFailed(_("Say what should change."), field="comment")
     refusal = _("Only a post awaiting approval can be sent back.")
     with _editing(post, actor, Perm.APPROVE_POSTS, when=PostStatus.AWAITING_APPROVAL, refusal=refusal) as post:
-        return _move(
+        _check_approver(post, actor)
+        post = _move(
             post,
             actor=actor,
             status=PostStatus.DRAFT,
@@ -441,11 +516,15 @@ def post_send_back(*, post: Post, actor: Membership, comment: str) -> Post:
             deliveries_to=S.DRAFT,
             detail=comment,
         )
+        _editorial_news(post, actor, "post.sent_back", NotificationKind.POST_SENT_BACK, _author(post), comment=comment)
+        return post
 
 
 def post_schedule(*, post: Post, actor: Membership, at: datetime | None = None) -> Post:
-    """Schedule (or reschedule) an approved post at ``at`` (default: its planned time). A member who may
-    approve can schedule a draft directly: that is their approval. Failed deliveries are scheduled again."""
+    """Schedule (or reschedule) an approved post at ``at`` (default: its planned time). A draft (or a post
+    awaiting approval) is scheduled directly by its author when the author's team rules require no approval,
+    or by a member who may approve it under those rules: that is their approval. Failed deliveries are
+    scheduled again."""
     require(actor, Perm.COMPOSE_POSTS)
     with transaction.atomic():
         post = _locked(post, actor)
@@ -457,26 +536,45 @@ def post_schedule(*, post: Post, actor: Membership, at: datetime | None = None) 
             raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
         if post.status == PostStatus.CANCELLED:
             raise Conflict(_("This post was cancelled."))
-        detail = ""
+        detail, approved = "", False
         if post.status in (PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL):
-            if not role_allows(actor.role, Perm.APPROVE_POSTS):
-                raise Forbidden(_("This post needs approval before it can be scheduled."))
-            detail = _("Approved")
+            detail, approved = _direct_scheduling(post, actor)
         if keep_queue:
-            return _queue_place(
+            post = _queue_place(
                 post, actor=actor, deliveries_from=[*OPEN_STATES, S.FAILED], deliveries_to=S.SCHEDULED, keep=True,
                 detail=detail,
             )  # fmt: skip
-        return _move(
-            post,
-            actor=actor,
-            status=PostStatus.SCHEDULED,
-            deliveries_from=[*OPEN_STATES, S.FAILED],
-            deliveries_to=S.SCHEDULED,
-            detail=detail,
-            queued=False,  # a time chosen by hand (the calendar's drag and drop) takes the post out of the queue
-            **_scheduling(at),
-        )
+        else:
+            post = _move(
+                post,
+                actor=actor,
+                status=PostStatus.SCHEDULED,
+                deliveries_from=[*OPEN_STATES, S.FAILED],
+                deliveries_to=S.SCHEDULED,
+                detail=detail,
+                queued=False,  # a time chosen by hand (the calendar's drag and drop) takes the post out of the queue
+                **_scheduling(at),
+            )
+        if approved:
+            _editorial_news(post, actor, "post.approved", NotificationKind.POST_APPROVED, _author(post))
+        return post
+
+
+def _direct_scheduling(post: Post, actor: Membership) -> tuple[str, bool]:
+    """May ``actor`` schedule this unapproved post? The trail's detail, and whether it counts as an approval;
+    Forbidden, saying why, when they may not."""
+    rules = account_selectors.approval_rules(org=actor.organization, author=post.author)
+    if post.author_id == actor.user_id and not rules.requires_approval:
+        if rules.team_names:
+            why = _("Scheduled without approval: the rules of %(teams)s do not require it.")
+            return why % {"teams": ", ".join(rules.team_names)}, False
+        return _("Scheduled without approval: the organization's rules do not require it."), False
+    if not role_allows(actor.role, Perm.APPROVE_POSTS):
+        raise Forbidden(_("This post needs approval before it can be scheduled."))
+    refused = account_selectors.approval_refusal(approver=actor, author=post.author, rules=rules)
+    if refused is not None:
+        raise Forbidden(refused)
+    return _("Approved"), True
 
 
 def post_cancel(*, post: Post, actor: Membership) -> Post:
@@ -685,16 +783,24 @@ def post_queue(*, post: Post, actor: Membership) -> Post:
         post = _locked(post, actor)
         if post.status == PostStatus.CANCELLED:
             raise Conflict(_("This post was cancelled."))
-        needs_approval = post.status in (PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL)
-        if needs_approval and not role_allows(actor.role, Perm.APPROVE_POSTS):
-            return _queue_place(
-                post, actor=actor, deliveries_from=OPEN_STATES, deliveries_to=None, keep=False,
-                detail=_("Queue slot reserved; published there once approved."),
-            )  # fmt: skip
-        return _queue_place(
+        detail, approved = _("Added to the queue."), False
+        if post.status in (PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL):
+            try:  # the same decision as post_schedule: scheduling it is the actor's approval, or none is needed
+                detail, approved = _direct_scheduling(post, actor)
+            except Forbidden:  # the slots wait for the approver
+                return _queue_place(
+                    post, actor=actor, deliveries_from=OPEN_STATES, deliveries_to=None, keep=False,
+                    detail=_("Queue slot reserved; published there once approved."),
+                )  # fmt: skip
+            if approved:
+                detail = _("Approved; added to the queue.")
+        post = _queue_place(
             post, actor=actor, deliveries_from=[*OPEN_STATES, S.FAILED], deliveries_to=S.SCHEDULED, keep=False,
-            detail=_("Approved; added to the queue.") if needs_approval else _("Added to the queue."),
+            detail=detail,
         )  # fmt: skip
+        if approved:
+            _editorial_news(post, actor, "post.approved", NotificationKind.POST_APPROVED, _author(post))
+        return post
 
 
 # --- the engine ---------------------------------------------------------------------------------------------------
@@ -1127,6 +1233,15 @@ def delivery_notify_failed(*, delivery_id: int) -> bool:
     author = delivery.post.author
     if author is None or not author.email:
         return False
+    # In the bell too; the e-mail below is the notification's e-mail. Once, even when that e-mail is retried.
+    account_services.notification_create_once(
+        organization_id=delivery.post.organization_id,
+        recipient=author,
+        kind=NotificationKind.DELIVERY_FAILED,
+        params={"delivery": delivery.id, "account": str(delivery.account),
+                "excerpt": account_services.excerpt(delivery.post.text), "reason": delivery.last_error},
+        link=reverse("post_detail", args=[delivery.post_id]),
+    )  # fmt: skip
     with translation.override(author.language):
         subject = _("Not published on %(account)s") % {"account": delivery.account}
         body = render_to_string(

@@ -11,6 +11,7 @@ urlpatterns = [
     path("posts/<int:post_id>/", views.post_detail, name="post_detail"),
     path("posts/<int:post_id>/submit/", views.post_submit, name="post_submit"),
     path("posts/<int:post_id>/approve/", views.post_approve, name="post_approve"),
+    path("posts/<int:post_id>/schedule/", views.post_schedule, name="post_schedule"),
     path("posts/<int:post_id>/send-back/", views.post_send_back, name="post_send_back"),
     path("posts/<int:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("posts/<int:post_id>/move/", views.post_move, name="post_move"),

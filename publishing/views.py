@@ -95,7 +95,7 @@ def compose(request: HttpRequest) -> HttpResponse:
     form = _compose_form(request)
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action", "submit")
-        if action not in ("submit", "queue") and not role_allows(membership.role, Perm.APPROVE_POSTS):
+        if action == "schedule" and not selectors.may_schedule_own_posts(actor=membership):
             action = "submit"
         try:
             with transaction.atomic():  # a refused queue (an account without slots) leaves no stray draft
@@ -118,6 +118,7 @@ def compose(request: HttpRequest) -> HttpResponse:
         "form": form,
         "networks": [(Platform(p).label, [a for a in accounts if a.platform == p]) for p in form.platforms],
         "account_groups": account_selectors.account_group_list(org=request.org),  # type: ignore[attr-defined]
+        "may_schedule": selectors.may_schedule_own_posts(actor=membership),
     }
     return render(request, "publishing/compose.html", context)
 
@@ -148,13 +149,18 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         "variants": post.variants.all(),
         "trail": selectors.post_trail(org=org, post=post),
         "approve_form": ApproveForm(initial={"at": post.scheduled_at}),
+        "may_approve": selectors.may_approve(actor=request.membership, post=post),  # type: ignore[attr-defined]
+        # An author whose rules need no approval schedules their own draft instead of submitting it.
+        "may_schedule_draft": post.status == PostStatus.DRAFT
+        and post.author_id == request.user.id
+        and selectors.may_schedule_own_posts(actor=request.membership),  # type: ignore[attr-defined]
     }
     return render(request, "publishing/post.html", context)
 
 
 @org_required(Perm.APPROVE_POSTS)
 def approvals(request: HttpRequest) -> HttpResponse:
-    posts = selectors.post_list(org=request.org, status=PostStatus.AWAITING_APPROVAL)  # type: ignore[attr-defined]
+    posts = selectors.approval_queue(actor=request.membership)  # type: ignore[attr-defined]
     rows = [(post, ApproveForm(initial={"at": post.scheduled_at}, prefix=f"p{post.id}")) for post in posts]
     return render(request, "publishing/approvals.html", {"rows": rows})
 
@@ -167,6 +173,8 @@ def _editorial(request: HttpRequest, post_id: int, act: Callable[[Post, Membersh
         act(post, request.membership)  # type: ignore[attr-defined]
     except DomainError as exc:
         messages.error(request, exc.message)
+    except Forbidden as exc:  # the approval rules refuse this member: say why, on the page they came from
+        messages.error(request, str(exc))
     else:
         messages.success(request, done)
     if request.POST.get("next") == "approvals":
@@ -216,6 +224,20 @@ def post_submit(request: HttpRequest, post_id: int) -> HttpResponse:
         post_id,
         lambda post, actor: services.post_submit(post=post, actor=actor),
         _("Post sent for approval."),
+    )
+
+
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def post_schedule(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Schedule a draft whose author needs no approval (the services check who may)."""
+    form = ApproveForm(request.POST)
+    at = form.cleaned_data["at"] if form.is_valid() else None
+    return _editorial(
+        request,
+        post_id,
+        lambda post, actor: services.post_schedule(post=post, actor=actor, at=at),
+        _("Post scheduled."),
     )
 
 
@@ -338,6 +360,8 @@ def post_move(request: HttpRequest, post_id: int) -> HttpResponse:
         services.post_schedule(post=post, actor=request.membership, at=at)  # type: ignore[attr-defined]
     except DomainError as exc:
         messages.error(request, exc.message)
+    except Forbidden as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Post rescheduled."))
     return redirect(f"{reverse('calendar')}?view={view}&date={timezone.localtime(at).date().isoformat()}")

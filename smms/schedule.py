@@ -9,6 +9,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {"task": "smms.tasks.worker_heartbeat", "schedule": 30.0},
     # An on-commit enqueue can be lost (crash between commit and publish): re-send what is still unsent.
     "invitations-resend-unsent": {"task": "accounts.tasks.invitations_send_pending", "schedule": 300.0},
+    # The same for notification e-mails: one whose enqueue was lost is sent by this sweep (once: the task claims it).
+    "notifications-email-unsent": {"task": "accounts.tasks.notifications_email_unsent", "schedule": 120.0},
     # Mentions arrive by polling (no webhooks here): due streams are dispatched to the polling queue.
     "listening-polls-dispatch": {"task": "listening.tasks.polls_dispatch", "schedule": 15.0},
     # Fires must be caught within a minute: topics with recent mentions are checked every 15 seconds.

@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
-from accounts.models import Membership, Organization, PendingConnection
+from accounts.models import Membership, Notification, Organization, PendingConnection
 from accounts.roles import Role
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
 from listening.models import Alert, Mention, MentionExport, Topic
@@ -186,6 +186,9 @@ def org_objects(personas):
             "member": membership,
             "invitation": invitation,
             "api_key": _key,
+            "notification": Notification.objects.create(
+                organization=org, recipient=membership.user, kind="post_submitted", link=f"/publishing/posts/{post.id}/"
+            ),
         }
 
     return {"mine": build(personas.org, personas.owner), "theirs": build(personas.other_org, personas.outsider)}

@@ -52,6 +52,7 @@ ID_URLS = {
     "post_detail": ("get", {"post_id": "post"}),
     "post_submit": ("post", {"post_id": "post"}),
     "post_approve": ("post", {"post_id": "post"}),
+    "post_schedule": ("post", {"post_id": "post"}),
     "post_send_back": ("post", {"post_id": "post"}),
     "post_cancel": ("post", {"post_id": "post"}),
     "post_move": ("post", {"post_id": "post"}),
@@ -75,6 +76,9 @@ ID_URLS = {
     "post_import_good_rows": ("post", {"import_id": "post_import"}),
     "post-import-detail": ("get", {"pk": "post_import"}),
     "post-import-import-good-rows": ("post", {"pk": "post_import"}),
+    "notification_open": ("post", {"notification_id": "notification"}),
+    "notification_read": ("post", {"notification_id": "notification"}),
+    "team-detail": ("get", {"pk": "team"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import AccountGroup, Membership, SocialAccount
+from accounts.models import AccountGroup, Approvers, Membership, SocialAccount, Team
 from accounts.roles import Role
 
 
@@ -70,3 +73,34 @@ class MemberOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-
 
 class MemberUpdateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ApprovalPolicySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Approval rules: input and output alike. ``inherited`` (output only) says a team follows the default."""
+
+    requires_approval = serializers.BooleanField()
+    approvers = serializers.ChoiceField(choices=Approvers.choices)
+    self_approval = serializers.BooleanField()
+    inherited = serializers.BooleanField(read_only=True)
+
+
+class TeamOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    member_ids = serializers.PrimaryKeyRelatedField(source="members", many=True, read_only=True)
+    approval = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "description", "member_ids", "approval", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(ApprovalPolicySerializer)
+    def get_approval(self, team: Team) -> dict[str, Any]:
+        own = getattr(team, "approval_policy", None)
+        policy = own or self.context["default_policy"]
+        return {**ApprovalPolicySerializer(policy).data, "inherited": own is None}
+
+
+class TeamApprovalInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``approval``: the team's own rules, or null to follow the organization's default."""
+
+    approval = ApprovalPolicySerializer(allow_null=True)

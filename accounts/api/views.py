@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -10,17 +12,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
-from accounts.models import AccountGroup, Membership, Organization, SocialAccount
+from accounts.models import AccountGroup, Membership, Organization, SocialAccount, Team
 from accounts.roles import Perm
 from smms.api.base import OrgScopedViewSet
 
 from .serializers import (
     AccountGroupInputSerializer,
     AccountGroupOutputSerializer,
+    ApprovalPolicySerializer,
     MemberOutputSerializer,
     MemberUpdateSerializer,
     SocialAccountOutputSerializer,
     SocialAccountUpdateSerializer,
+    TeamApprovalInputSerializer,
+    TeamOutputSerializer,
 )
 
 
@@ -120,3 +125,47 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
 
     def perform_destroy(self, instance: Membership) -> None:
         services.membership_remove(membership=instance, actor=self.actor)
+
+
+class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Teams with their approval rules. PATCH ``{"approval": {...}}`` sets a team's own rules, ``null`` makes
+    it follow the organization's default (read and set at ``approval-default/``)."""
+
+    scope_area = "members"
+    write_perm = Perm.MANAGE_TEAMS
+    queryset = Team.objects.none()
+    serializer_class = TeamOutputSerializer
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[Team]:  # type: ignore[override]
+        return selectors.team_list(org=org).select_related("approval_policy")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["default_policy"] = selectors.approval_policy_default(org=self.org)
+        return context
+
+    @extend_schema(request=TeamApprovalInputSerializer, responses=TeamOutputSerializer)
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        team = self.get_object()
+        data = TeamApprovalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rules = data.validated_data["approval"]
+        if rules is None:
+            services.approval_policy_reset(actor=self.actor, team=team)
+        else:
+            services.approval_policy_save(actor=self.actor, team=team, **rules)
+        team = selectors.team_list(org=self.org).select_related("approval_policy").get(id=team.id)
+        return Response(TeamOutputSerializer(team, context=self.get_serializer_context()).data)
+
+    @extend_schema(methods=["GET"], responses=ApprovalPolicySerializer)
+    @extend_schema(methods=["PUT"], request=ApprovalPolicySerializer, responses=ApprovalPolicySerializer)
+    @action(detail=False, methods=["get", "put"], url_path="approval-default")
+    def approval_default(self, request: Request) -> Response:
+        """The organization's default approval rules, for members in no team and teams without their own."""
+        if request.method == "PUT":
+            data = ApprovalPolicySerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.approval_policy_save(actor=self.actor, team=None, **data.validated_data)
+        policy = selectors.approval_policy_default(org=self.org)
+        return Response({**ApprovalPolicySerializer(policy).data, "inherited": False})

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from publishing import services
 from tests.accounts.test_connections import connect_mastodon, connect_x
 from tests.factories import SocialAccountFactory
+from tests.publishing.conftest import allow_self_approval
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def test_a_deliverys_events_show_its_trail_up_to_the_network(personas, accounts,
     assert all(published[field] for field in ("remote_id", "remote_url", "published_at"))
     assert published["attempts"] == 1
     assert [(e["from_state"], e["to_state"], e["actor"], e["detail"]) for e in published["events"]] == [
-        ("draft", "awaiting_approval", "agent@acme.test", ""),
+        ("draft", "awaiting_approval", "agent@acme.test", "Sent for approval, as the organization's rules require."),
         ("awaiting_approval", "draft", "lead@acme.test", "Approved"),
         ("draft", "scheduled", "lead@acme.test", ""),
         ("scheduled", "publishing", None, ""),
@@ -156,6 +157,7 @@ def test_a_deliverys_events_show_its_trail_up_to_the_network(personas, accounts,
 
 
 def test_deliveries_and_posts_are_filtered(personas, accounts, api_client_for):
+    allow_self_approval(personas)
     lead = api_client_for(personas.lead)
     campaign = lead.post("/api/v1/campaigns/", {"name": "Spring"}, format="json").json()
     on_x = compose(lead, [accounts["x"]], campaign_id=campaign["id"]).json()

@@ -12,6 +12,7 @@ from publishing import services
 from publishing.models import Delivery, Post
 from tests.browser.test_connect_account import sign_in
 from tests.factories import SocialAccountFactory
+from tests.publishing.conftest import allow_self_approval
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +31,7 @@ def drag(page, source, target) -> None:
 def open_calendar(page, live_server, personas, view: str, *, at: datetime) -> Post:
     """A post scheduled by the team lead at ``at`` on one account; the lead signed in on its calendar page."""
     account = SocialAccountFactory(organization=personas.org, platform="mastodon", handle="acme_m")
+    allow_self_approval(personas)
     post = services.post_create(actor=personas.lead, text="Summer sale", accounts=[account])
     services.post_schedule(post=post, actor=personas.lead, at=at)
     sign_in(page, live_server.url, "lead@acme.test")

@@ -67,6 +67,9 @@ def test_the_catalogue_labels_every_event_and_offers_all_but_the_test_event_for_
     assert [name for name, _label in events.subscribable()] == [
         "alert.opened",
         "alert.resolved",
+        "post.submitted",
+        "post.approved",
+        "post.sent_back",
         "delivery.published",
         "delivery.failed",
     ]

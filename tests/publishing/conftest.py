@@ -8,12 +8,21 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import SocialAccount
+from accounts.services import approval_policy_save
 from publishing import services
 from publishing.models import Delivery
 
 
+def allow_self_approval(personas) -> None:
+    """Let approvers schedule their own posts (the built-in default does; saved here so that tests about what
+    happens after scheduling do not depend on it)."""
+    approval_policy_save(actor=personas.owner, team=None, requires_approval=True, approvers="any", self_approval=True)
+
+
 def schedule(personas, account: SocialAccount, text: str, *, at: datetime | None = None) -> Delivery:
-    """A post written and scheduled by the team lead (who may approve) on one account; its delivery."""
+    """A post written and scheduled by the team lead (who may approve their own posts here) on one account;
+    its delivery."""
+    allow_self_approval(personas)
     post = services.post_create(actor=personas.lead, text=text, accounts=[account])
     services.post_schedule(post=post, actor=personas.lead, at=at or timezone.now())
     return Delivery.objects.get(post=post)

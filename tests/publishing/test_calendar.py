@@ -13,6 +13,7 @@ from django.urls import reverse
 from publishing import services
 from publishing.models import Delivery, Post
 from tests.factories import SocialAccountFactory
+from tests.publishing.conftest import allow_self_approval
 
 HOSTILE = "<script>alert(1)</script>"
 JUNE = datetime(2030, 6, 12, 8, 0, tzinfo=UTC)  # a Wednesday; 10:00 in Paris (summer time)
@@ -25,6 +26,7 @@ def account(personas):
 
 @pytest.fixture
 def scheduled(personas, account):
+    allow_self_approval(personas)
     post = services.post_create(actor=personas.lead, text=f"Summer sale {HOSTILE}", accounts=[account])
     return services.post_schedule(post=post, actor=personas.lead, at=JUNE)
 

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services as account_services
 from publishing import services
 from publishing.models import Campaign, Delivery, Post
 from tests.factories import SocialAccountFactory
@@ -134,7 +135,12 @@ def test_composing_creates_a_delivery_per_chosen_account_and_submits_it(personas
     assert deliveries[accounts["mastodon"].id].variant is None
 
 
-def test_a_team_lead_schedules_from_the_composer(personas, client_for, accounts):
+def test_a_team_lead_schedules_from_the_composer_when_approvers_may_approve_their_own_posts(
+    personas, client_for, accounts
+):
+    account_services.approval_policy_save(
+        actor=personas.owner, team=None, requires_approval=True, approvers="any", self_approval=True
+    )
     at = timezone.localtime(timezone.now() + timedelta(hours=2), zoneinfo.ZoneInfo("Europe/Paris"))
     client_for(personas.lead).post(
         reverse("compose"),
