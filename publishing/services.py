@@ -22,19 +22,25 @@ The engine publishes each delivery exactly once:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
+import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -47,11 +53,23 @@ from accounts.services import require
 from crm_bridge.services import event_publish
 from smms.connectors import errors as cx
 from smms.connectors.base import Connector
-from smms.connectors.types import AccountRef, Draft, RemotePost
+from smms.connectors.bluesky import MAX_IMAGE_BYTES as BLUESKY_MAX_IMAGE_BYTES
+from smms.connectors.types import AccountRef, Draft, MediaItem, RemotePost
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from smms.lib import images
 
 from .links import utm_tagged
-from .models import Campaign, Delivery, DeliveryEvent, DeliveryState, Post, PostStatus, PostVariant
+from .models import (
+    Campaign,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    MediaAsset,
+    Post,
+    PostMedia,
+    PostStatus,
+    PostVariant,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +143,140 @@ def campaign_delete(*, campaign: Campaign, actor: Membership) -> None:
         locked.delete()
 
 
+# --- media ----------------------------------------------------------------------------------------------------
+MB = 1024 * 1024
+ANY_IMAGE = frozenset(images.EXTENSIONS)
+
+
+@dataclass(frozen=True)
+class MediaRule:
+    """What one network takes as images (see ../shared/platforms/<network>.md); the count is the connector's
+    ``capabilities.max_media``."""
+
+    types: frozenset[str] = ANY_IMAGE
+    max_bytes: int = 5 * MB
+    required: bool = False
+
+
+MEDIA_RULES = {
+    # The instance announces its own limits; 16 MB is Mastodon's default (the simulator's too).
+    "mastodon": MediaRule(max_bytes=16 * MB),
+    "bluesky": MediaRule(max_bytes=BLUESKY_MAX_IMAGE_BYTES),
+    "x": MediaRule(max_bytes=5 * MB),
+    "facebook": MediaRule(types=frozenset({images.JPEG, images.PNG, images.GIF}), max_bytes=4 * MB),
+    # No text-only posts on Instagram, and the feed takes JPEG only.
+    "instagram": MediaRule(types=frozenset({images.JPEG}), max_bytes=8 * MB, required=True),
+}
+TYPE_NAMES = {images.JPEG: "JPEG", images.PNG: "PNG", images.GIF: "GIF", images.WEBP: "WebP"}
+ALT_TEXT_MAX = 1500
+SIGNED_MEDIA_SALT = "publishing.media.public"
+
+
+def _file_name(name: str) -> str:
+    """The uploader's name for a file, for display only: no folders, no control characters, bounded."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    return name.strip()[:200]
+
+
+def megabytes(size: int) -> str:
+    """A size for people: 2 MB, 1.5 MB."""
+    return f"{size / MB:.1f}".rstrip("0").rstrip(".")
+
+
+def media_asset_upload(*, actor: Membership, file: IO[bytes], name: str = "", alt_text: str = "") -> MediaAsset:
+    """Store an image for the actor's organization. Its type is read from its first bytes: a page or a text
+    named .jpg is refused, whatever the browser said. The bytes are read up to the size cap, never beyond."""
+    require(actor, Perm.COMPOSE_POSTS)
+    shown = _file_name(name)
+    limit = settings.SMMS_MEDIA_MAX_BYTES
+    data = file.read(limit + 1)
+    if not data:
+        raise ValidationFailed(_("%(file)s is empty.") % {"file": shown or _("The file")}, field="media")
+    if len(data) > limit:
+        raise ValidationFailed(
+            _("%(file)s is too large: images can be at most %(max)s MB.")
+            % {"file": shown or _("The file"), "max": megabytes(limit)},
+            field="media",
+        )
+    info = images.sniff(data)
+    if info is None:
+        raise ValidationFailed(
+            _("%(file)s is not an image SMMS can post: only JPEG, PNG, GIF and WebP images are accepted.")
+            % {"file": shown or _("The file")},
+            field="media",
+        )
+    alt_text = alt_text.strip()
+    if len(alt_text) > ALT_TEXT_MAX:
+        raise ValidationFailed(_("The alternative text is too long."), field="media")
+    asset = MediaAsset(
+        organization_id=actor.organization_id, uploaded_by=actor.user, name=shown, mime_type=info.mime_type,
+        size=len(data), width=info.width, height=info.height, alt_text=alt_text,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )  # fmt: skip
+    asset.file.save("upload", ContentFile(data), save=False)
+    asset.save()
+    return asset
+
+
+def media_problem(platform: str, media: Sequence[MediaAsset]) -> str | None:
+    """Why ``platform`` would refuse these images, naming the network and the file; None when they fit."""
+    network = Platform(platform).label
+    rule = MEDIA_RULES.get(platform, MediaRule())
+    caps = capabilities(platform)
+    if not media:
+        if rule.required:
+            return _("%(network)s posts need an image: add one, or leave %(network)s out.") % {"network": network}
+        return None
+    if not caps.media:
+        return _("SMMS cannot attach images on %(network)s.") % {"network": network}
+    if len(media) > caps.max_media:
+        return _("%(network)s takes at most %(max)s images per post; this post has %(count)s.") % {
+            "network": network,
+            "max": caps.max_media,
+            "count": len(media),
+        }
+    for asset in media:
+        if asset.mime_type not in rule.types:
+            return _("%(network)s does not take %(type)s images: %(file)s. Use %(accepted)s.") % {
+                "network": network,
+                "type": TYPE_NAMES.get(asset.mime_type, asset.mime_type),
+                "file": asset,
+                "accepted": ", ".join(sorted(TYPE_NAMES[t] for t in rule.types)),
+            }
+        if asset.size > rule.max_bytes:
+            return _("%(file)s is too large for %(network)s: %(size)s MB where at most %(max)s MB are allowed.") % {
+                "network": network,
+                "file": asset,
+                "size": megabytes(asset.size),
+                "max": megabytes(rule.max_bytes),
+            }
+    return None
+
+
+def media_public_url(*, asset: MediaAsset) -> str:
+    """An unguessable address serving this one image to anyone for SMMS_MEDIA_URL_MAX_AGE seconds: networks
+    that fetch images themselves (Facebook, Instagram) get it. The signature covers the asset and its
+    content, so it opens no other asset."""
+    token = signing.dumps({"a": asset.id, "h": asset.sha256[:16]}, salt=SIGNED_MEDIA_SALT)
+    return f"{settings.SMMS_PUBLIC_BASE_URL.rstrip('/')}{reverse('media_public', kwargs={'token': token})}"
+
+
+def _media_items(post_id: int) -> tuple[MediaItem, ...]:
+    items = []
+    for link in PostMedia.objects.filter(post_id=post_id).select_related("asset").order_by("position"):
+        asset = link.asset
+        with asset.file.open("rb") as f:
+            content = f.read()
+        items.append(
+            MediaItem(
+                content=content, mime_type=asset.mime_type, alt_text=asset.alt_text,
+                public_url=media_public_url(asset=asset),
+            )
+        )  # fmt: skip
+    return tuple(items)
+
+
 # --- composing ------------------------------------------------------------------------------------------------
 def posted_text(text: str, link: str | None) -> str:
     """The text as the networks publish it: the link is appended unless the text already carries it."""
@@ -141,14 +293,18 @@ def _variant_values(platform: str, value: str | Mapping[str, str]) -> tuple[str,
     return str(value.get("text", "")), str(value.get("link", "") or "")
 
 
-def _text_problem(platform: str, text: str, link: str, instance: str | None) -> str | None:
-    """Why ``platform`` would refuse this text, in words for the author; None when it fits."""
+def text_problem(
+    platform: str, text: str, link: str, instance: str | None, *, media: Sequence[MediaAsset] = ()
+) -> str | None:
+    """Why ``platform`` (on Mastodon, that ``instance``) would refuse this text with these images, in words
+    for the author; None when it fits. The composer's live check and ``post_create`` both ask it."""
     network = Platform(platform).label
     if platform not in CONNECTABLE or not capabilities(platform).publish:
         return _("SMMS cannot publish on %(network)s yet.") % {"network": network}
-    if not capabilities(platform).text_only_posts:
-        return _("%(network)s posts need an image or a video, which SMMS cannot attach yet.") % {"network": network}
-    if not text.strip() and not link:
+    problem = media_problem(platform, media)
+    if problem is not None:
+        return problem
+    if not text.strip() and not link:  # the connectors send no status without text, even with an image
         return _("The %(network)s version has no text.") % {"network": network}
     check = connector_for(platform, instance=instance).validate_text(posted_text(text, link))
     if check.ok:
@@ -173,18 +329,22 @@ def post_create(
     variants: Mapping[str, str | Mapping[str, str]] | None = None,
     scheduled_at: datetime | None = None,
     campaign: Campaign | None = None,
+    media: Sequence[MediaAsset] = (),
+    alt_texts: Mapping[int, str] | None = None,
 ) -> Post:
     """A draft post for ``accounts`` (one delivery each). ``variants`` maps a network to the text (or
-    {"text", "link"}) its accounts get instead of ``text``. Every network's text is checked with that
-    network's counting rules now, not discovered too long at publishing time."""
+    {"text", "link"}) its accounts get instead of ``text``; ``media`` are its images in order, with their
+    alternative text changed as ``alt_texts`` (asset id → text) says. Every network's text and images are
+    checked with that network's rules now, not discovered refused at publishing time."""
     require(actor, Perm.COMPOSE_POSTS)
-    targets, specs = _composed(actor, text, accounts, variants, scheduled_at, campaign)
+    targets, specs, assets = _composed(actor, text, accounts, variants, scheduled_at, campaign, media, alt_texts)
     with transaction.atomic():
         post = Post.objects.create(
             organization_id=actor.organization_id, campaign=campaign, author=actor.user, text=text,
             scheduled_at=scheduled_at,
         )  # fmt: skip
         _deliveries_make(post, targets, specs)
+        _media_attach(post, assets)
     return post
 
 
@@ -197,10 +357,15 @@ def post_update(
     variants: Mapping[str, str | Mapping[str, str]] | None = None,
     scheduled_at: datetime | None = None,
     campaign: Campaign | None = None,
+    media: Sequence[MediaAsset] | None = None,
+    alt_texts: Mapping[int, str] | None = None,
 ) -> Post:
-    """Rewrite a draft (a new one, or one sent back): its text, variants, accounts, time and campaign, checked
-    as when it was composed. Only drafts change: what was submitted is what the approver approves."""
-    targets, specs = _composed(actor, text, accounts, variants, scheduled_at, campaign)
+    """Rewrite a draft (a new one, or one sent back): its text, variants, accounts, time, campaign and images
+    (``media`` None keeps them), checked as when it was composed. Only drafts change: what was submitted is
+    what the approver approves."""
+    if media is None:
+        media = [link.asset for link in PostMedia.objects.filter(post_id=post.id).select_related("asset")]
+    targets, specs, assets = _composed(actor, text, accounts, variants, scheduled_at, campaign, media, alt_texts)
     refusal = _("Only a draft can be changed: send it back first.")
     with _editing(post, actor, Perm.COMPOSE_POSTS, when=PostStatus.DRAFT, refusal=refusal) as post:
         post.text, post.scheduled_at, post.campaign = text, scheduled_at, campaign
@@ -218,6 +383,8 @@ def post_update(
                           detail=_("Post edited."))
             for delivery in kept.values()
         )  # fmt: skip
+        post.media.all().delete()
+        _media_attach(post, assets)
         return post
 
 
@@ -228,9 +395,12 @@ def _composed(
     variants: Mapping[str, str | Mapping[str, str]] | None,
     scheduled_at: datetime | None,
     campaign: Campaign | None,
-) -> tuple[list[SocialAccount], dict[str, tuple[str, str]]]:
-    """The accounts and the per-network (text, link) of a post being written, checked: the accounts are the
-    organization's and connected, the campaign too, the time ahead, and every network's text fits."""
+    media: Sequence[MediaAsset] = (),
+    alt_texts: Mapping[int, str] | None = None,
+) -> tuple[list[SocialAccount], dict[str, tuple[str, str]], list[MediaAsset]]:
+    """The accounts, the per-network (text, link) and the images of a post being written, checked: the
+    accounts are the organization's and connected, the campaign and images too, the time ahead, and every
+    network's text and images fit (each Mastodon instance with its own limits)."""
     require(actor, Perm.COMPOSE_POSTS)
     org_id = actor.organization_id
     targets = list({account.id: account for account in accounts}.values())
@@ -248,6 +418,15 @@ def _composed(
         raise ValidationFailed(_("This campaign is not in this organization."), field="campaign")
     if scheduled_at is not None and scheduled_at < timezone.now() - SCHEDULE_GRACE:
         raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
+    assets = list({asset.id: asset for asset in media}.values())
+    if any(asset.organization_id != org_id for asset in assets):
+        raise ValidationFailed(_("Some images are not in this organization."), field="media")
+    for asset in assets:
+        alt = (alt_texts or {}).get(asset.id)
+        if alt is not None:
+            if len(alt.strip()) > ALT_TEXT_MAX:
+                raise ValidationFailed(_("The alternative text is too long."), field="media")
+            asset.alt_text = alt.strip()
     specs = {platform: _variant_values(platform, value) for platform, value in (variants or {}).items()}
     if campaign is not None:  # a campaign's links carry its UTM tag and the network, checked for length below
         specs = {
@@ -260,10 +439,19 @@ def _composed(
     for platform in dict.fromkeys([*instances, *specs]):
         variant_text, link = specs.get(platform, (text, ""))
         for instance in sorted(instances.get(platform, {None}), key=str):
-            problem = _text_problem(platform, variant_text, link, instance)
+            problem = text_problem(platform, variant_text, link, instance, media=assets)
             if problem is not None:
-                raise ValidationFailed(problem, field="variants" if platform in specs else "text")
-    return targets, specs
+                field = "media" if media_problem(platform, assets) else "variants" if platform in specs else "text"
+                raise ValidationFailed(problem, field=field)
+    return targets, specs, assets
+
+
+def _media_attach(post: Post, assets: list[MediaAsset]) -> None:
+    """Link the images to the post in order, saving the alternative texts changed in the composer."""
+    MediaAsset.objects.bulk_update(assets, ["alt_text"])
+    PostMedia.objects.bulk_create(
+        PostMedia(post=post, asset=asset, position=position) for position, asset in enumerate(assets)
+    )
 
 
 def _deliveries_make(
@@ -476,7 +664,10 @@ def _author_language(delivery: Delivery) -> str:
 def _draft(delivery: Delivery) -> Draft:
     variant = delivery.variant
     text, link = (variant.text, variant.link) if variant is not None else (delivery.post.text, "")
-    return Draft(text=text, link=link or None, idempotency_key=str(delivery.idempotency_key))
+    return Draft(
+        text=text, link=link or None, idempotency_key=str(delivery.idempotency_key),
+        media=_media_items(delivery.post_id),
+    )  # fmt: skip
 
 
 def delivery_publish(*, delivery_id: int) -> str:

@@ -3,6 +3,7 @@ outsider who owns another organization, so permission and isolation tests read a
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from tests.factories import (
     SocialAccountFactory,
     TeamFactory,
 )
+from tests.images import TINY_PNG
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls around it are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -163,7 +165,9 @@ def org_objects(personas):
         delivery = WebhookDelivery.objects.create(endpoint=webhook, event="alert.opened", payload={"n": 1})
         campaign = publishing_services.campaign_save(actor=membership, name="Spring")
         post = publishing_services.post_create(actor=membership, text="Hello", accounts=[account], campaign=campaign)
+        media_asset = publishing_services.media_asset_upload(actor=membership, file=io.BytesIO(TINY_PNG), name="a.png")
         return {
+            "media_asset": media_asset,
             "campaign": campaign,
             "post": post,
             "post_delivery": Delivery.objects.get(post=post),
