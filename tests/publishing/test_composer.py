@@ -1,0 +1,124 @@
+"""The composer's pages: account groups expanded to their connected accounts, drafts edited with the approver's
+comment in view, and the live check's preview per network (per instance on Mastodon)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import SocialAccountStatus
+from publishing import services
+from publishing.models import Delivery, Post, PostStatus
+from tests.factories import AccountGroupFactory, SocialAccountFactory
+from tests.images import png
+
+
+@pytest.fixture
+def french(personas):
+    """A group of two connected French accounts and one that needs reconnecting."""
+    group = AccountGroupFactory(organization=personas.org, name="All French accounts")
+    paris = SocialAccountFactory(organization=personas.org, platform="mastodon", handle="paris")
+    lyon = SocialAccountFactory(organization=personas.org, platform="x", handle="lyon")
+    lille = SocialAccountFactory(
+        organization=personas.org, platform="x", handle="lille", status=SocialAccountStatus.NEEDS_RECONNECT
+    )
+    group.accounts.add(paris, lyon, lille)
+    return group, paris, lyon, lille
+
+
+# --- account groups ----------------------------------------------------------------------------------------
+def test_a_group_stands_for_its_connected_accounts_each_once(personas, client_for, french):
+    group, paris, _lyon, _lille = french
+    response = client_for(personas.lead).post(
+        reverse("compose"),
+        {"text": "Bonjour", "groups": [group.id], "accounts": [paris.id], "action": "draft"},
+    )
+    post = Post.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("post_detail", kwargs={"post_id": post.id})
+    assert sorted(Delivery.objects.filter(post=post).values_list("account__handle", flat=True)) == ["lyon", "paris"]
+
+
+def test_the_preview_shows_where_a_group_goes(personas, client_for, french):
+    group, paris, lyon, lille = french
+    html = client_for(personas.agent).post(reverse("compose_check"), {"text": "Salut", "groups": [group.id]})
+    html = html.content.decode()
+    assert f'data-testid="targets-mastodon">Goes to: {paris}</small>' in html
+    assert f'data-testid="targets-x">Goes to: {lyon}</small>' in html
+    assert str(lille) not in html  # needs reconnecting: not a target
+
+
+def test_another_organizations_group_is_not_offered_nor_taken(personas, client_for):
+    theirs = AccountGroupFactory(organization=personas.other_org, name="Theirs")
+    account = SocialAccountFactory(organization=personas.other_org, platform="x", handle="globex")
+    theirs.accounts.add(account)
+    client = client_for(personas.lead)
+    assert "Theirs" not in client.get(reverse("compose")).content.decode()
+    response = client.post(reverse("compose"), {"text": "Hi", "groups": [theirs.id], "action": "draft"})
+    assert response.status_code == 200  # the form says what is wrong
+    assert not Post.objects.exists()
+
+
+# --- editing drafts ----------------------------------------------------------------------------------------
+@pytest.fixture
+def sent_back(personas):
+    account = SocialAccountFactory(organization=personas.org, platform="mastodon", handle="shop")
+    post = services.post_create(actor=personas.agent, text="Version 1", accounts=[account])
+    services.post_submit(post=post, actor=personas.agent)
+    services.post_send_back(post=post, actor=personas.lead, comment="Say <b>when</b> the sale ends")
+    return post, account
+
+
+def test_the_author_edits_a_sent_back_draft_with_the_approvers_comment_in_view(personas, client_for, sent_back):
+    post, account = sent_back
+    client = client_for(personas.agent)
+    page = client.get(reverse("post_edit", kwargs={"post_id": post.id})).content.decode()
+    assert "Say &lt;b&gt;when&lt;/b&gt; the sale ends" in page  # the comment, as text
+    assert "Version 1" in page
+    assert f'value="{account.id}" checked' in page
+    image = services.media_asset_upload(actor=personas.agent, file=io.BytesIO(png()), name="sale.png")
+    response = client.post(
+        reverse("post_edit", kwargs={"post_id": post.id}),
+        {"text": "Version 2: until Sunday", "accounts": [account.id], "media": [image.id], "action": "submit"},
+    )
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.text == "Version 2: until Sunday"
+    assert post.status == PostStatus.AWAITING_APPROVAL
+    assert [m.asset_id for m in post.media.all()] == [image.id]
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("lead", True), ("agent", True), ("analyst", False)])
+def test_who_may_edit_a_draft(personas, client_for, sent_back, role, allowed):
+    post, account = sent_back
+    client = client_for(getattr(personas, role))
+    url = reverse("post_edit", kwargs={"post_id": post.id})
+    assert client.get(url).status_code == (200 if allowed else 403)
+    client.post(url, {"text": f"By the {role}", "accounts": [account.id], "action": "draft"})
+    post.refresh_from_db()
+    assert (post.text == f"By the {role}") is allowed
+
+
+def test_a_post_that_is_not_a_draft_cannot_be_edited(personas, client_for):
+    account = SocialAccountFactory(organization=personas.org, platform="mastodon")
+    post = services.post_create(actor=personas.agent, text="As submitted", accounts=[account])
+    services.post_submit(post=post, actor=personas.agent)
+    client = client_for(personas.agent)
+    url = reverse("post_edit", kwargs={"post_id": post.id})
+    response = client.get(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("post_detail", kwargs={"post_id": post.id})
+    assert "Only a draft can be changed" in response.content.decode()
+    client.post(url, {"text": "Sneaky change", "accounts": [account.id], "action": "draft"})
+    post.refresh_from_db()
+    assert post.text == "As submitted"
+
+
+def test_drafts_link_to_their_edit_page(personas, client_for, sent_back):
+    post, _account = sent_back
+    edit = reverse("post_edit", kwargs={"post_id": post.id})
+    client = client_for(personas.agent)
+    assert edit in client.get(reverse("post_detail", kwargs={"post_id": post.id})).content.decode()
+    assert edit in client.get(reverse("publishing")).content.decode()
+    assert edit not in client_for(personas.analyst).get(reverse("publishing")).content.decode()
