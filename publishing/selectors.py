@@ -14,11 +14,10 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.models import AccountGroup, Organization, Platform, SocialAccount, SocialAccountStatus
-from accounts.platforms import connector_for
 from smms.errors import NotFound, ValidationFailed
 
 from .models import Campaign, Delivery, DeliveryEvent, DeliveryState, MediaAsset, Post, PostMedia, PostStatus
-from .services import SIGNED_MEDIA_SALT, posted_text, text_problem
+from .services import SIGNED_MEDIA_SALT, posted_text, text_check, text_problem
 
 
 def index_context(*, org: Organization) -> dict[str, Any]:
@@ -124,7 +123,7 @@ def text_checks(
     for (platform, instance), targets in sorted(by_target.items()):
         variant_text, link = variants.get(platform, (text, ""))
         posted = posted_text(variant_text, link)
-        check = connector_for(platform, instance=instance or None).validate_text(posted)
+        check = text_check(platform, posted, instance or None)
         checks.append(
             TextCheck(
                 platform=platform,

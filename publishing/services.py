@@ -35,6 +35,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -46,15 +47,16 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts import services as account_services
-from accounts.models import Membership, Platform, SocialAccount, SocialAccountStatus, User
-from accounts.platforms import CONNECTABLE, capabilities, connector_for
+from accounts.models import Membership, Platform, PlatformApp, SocialAccount, SocialAccountStatus, User
+from accounts.platforms import CONNECTABLE, capabilities, connector_for, mastodon_instance
 from accounts.roles import Perm, role_allows
 from accounts.services import require
 from crm_bridge.services import event_publish
 from smms.connectors import errors as cx
 from smms.connectors.base import Connector
 from smms.connectors.bluesky import MAX_IMAGE_BYTES as BLUESKY_MAX_IMAGE_BYTES
-from smms.connectors.types import AccountRef, Draft, MediaItem, RemotePost
+from smms.connectors.mastodon import MastodonConnector
+from smms.connectors.types import AccountRef, Draft, MediaItem, RemotePost, TextCheck
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from smms.lib import images
 
@@ -293,6 +295,42 @@ def _variant_values(platform: str, value: str | Mapping[str, str]) -> tuple[str,
     return str(value.get("text", "")), str(value.get("link", "") or "")
 
 
+# An instance's own status limit is asked once a day; one that does not answer is asked again after this.
+INSTANCE_LIMIT_TTL = 24 * 3600
+INSTANCE_LIMIT_RETRY = 600
+
+
+def _mastodon_limit(instance: str | None) -> int | None:
+    """The status limit of a Mastodon instance SMMS is registered on (cached); None for Mastodon's default,
+    when SMMS has no app there or the instance does not say."""
+    base = mastodon_instance(instance)
+    key = f"publishing:mastodon-max-characters:{base}"
+    cached = cache.get(key)
+    if cached is not None:
+        return int(cached) or None
+    if not PlatformApp.objects.filter(platform=Platform.MASTODON, instance=base).exists():
+        return None
+    connector = connector_for(Platform.MASTODON, instance=base)
+    try:
+        limit = connector.max_characters() if isinstance(connector, MastodonConnector) else 0
+    except cx.ConnectorError as exc:
+        logger.warning("could not read the status limit of %s: %s", base, exc)
+        cache.set(key, 0, INSTANCE_LIMIT_RETRY)
+        return None
+    cache.set(key, limit, INSTANCE_LIMIT_TTL)
+    return limit or None
+
+
+def text_check(platform: str, posted: str, instance: str | None = None) -> TextCheck:
+    """How ``platform`` counts the text as posted; on Mastodon with that instance's own limit."""
+    connector = connector_for(platform, instance=instance)
+    if isinstance(connector, MastodonConnector):
+        limit = _mastodon_limit(instance)
+        if limit is not None:
+            return connector.validate_text(posted, limit)
+    return connector.validate_text(posted)
+
+
 def text_problem(
     platform: str, text: str, link: str, instance: str | None, *, media: Sequence[MediaAsset] = ()
 ) -> str | None:
@@ -306,7 +344,7 @@ def text_problem(
         return problem
     if not text.strip() and not link:  # the connectors send no status without text, even with an image
         return _("The %(network)s version has no text.") % {"network": network}
-    check = connector_for(platform, instance=instance).validate_text(posted_text(text, link))
+    check = text_check(platform, posted_text(text, link), instance)
     if check.ok:
         return None
     if check.length > check.limit:

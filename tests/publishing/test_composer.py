@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
-from accounts.models import SocialAccountStatus
+from accounts.models import PlatformApp, SocialAccountStatus
 from publishing import services
 from publishing.models import Delivery, Post, PostStatus
+from smms.errors import ValidationFailed
+from tests.accounts.test_connections import connect_mastodon
 from tests.factories import AccountGroupFactory, SocialAccountFactory
 from tests.images import png
 
@@ -122,3 +125,77 @@ def test_drafts_link_to_their_edit_page(personas, client_for, sent_back):
     assert edit in client.get(reverse("post_detail", kwargs={"post_id": post.id})).content.decode()
     assert edit in client.get(reverse("publishing")).content.decode()
     assert edit not in client_for(personas.analyst).get(reverse("publishing")).content.decode()
+
+
+# --- the live check, per Mastodon instance -----------------------------------------------------------------
+LIMIT_KEY = "publishing:mastodon-max-characters:{}"
+
+
+@pytest.fixture
+def instances(personas):
+    """Two Mastodon accounts on instances SMMS is registered on, whose /api/v2/instance said 500 and 1,000."""
+    accounts = []
+    for name, limit in (("small", 500), ("big", 1000)):
+        url = f"https://{name}.example"
+        PlatformApp.objects.create(platform="mastodon", instance=url, client_id="c", client_secret="s")
+        cache.set(LIMIT_KEY.format(url), limit)
+        accounts.append(
+            SocialAccountFactory(organization=personas.org, platform="mastodon", handle=name, extra={"instance": url})
+        )
+    yield accounts
+    cache.delete_many([LIMIT_KEY.format(f"https://{name}.example") for name in ("small", "big")])
+
+
+def test_each_mastodon_instance_is_checked_with_its_own_limit(personas, client_for, instances):
+    small, big = instances
+    html = client_for(personas.agent).post(
+        reverse("compose_check"), {"text": "a" * 700, "accounts": [small.id, big.id]}
+    )
+    cards = html.content.decode().split('<section class="card preview"')[1:]
+    assert len(cards) == 2
+    [big_card] = [c for c in cards if 'data-instance="big.example"' in c]
+    [small_card] = [c for c in cards if 'data-instance="small.example"' in c]
+    assert "700 / 1000" in big_card
+    assert "problem-mastodon" not in big_card
+    assert "700 / 500" in small_card
+    assert "The Mastodon version is too long: 700 characters where 500 are allowed." in small_card
+    with pytest.raises(ValidationFailed, match="700 characters where 500 are allowed"):
+        services.post_create(actor=personas.agent, text="a" * 700, accounts=[small, big])
+    assert services.post_create(actor=personas.agent, text="a" * 700, accounts=[big]).text == "a" * 700
+
+
+def test_an_instances_limit_is_read_from_the_instance_once(personas, simulator):
+    account = connect_mastodon(personas)
+    key = LIMIT_KEY.format(account.extra["instance"].rstrip("/"))
+    cache.delete(key)
+    assert services.text_check("mastodon", "a" * 501, account.extra["instance"]).limit == 500
+    assert cache.get(key) == 500  # what the simulated instance said over HTTP, kept for a day
+    cache.set(key, 600)
+    assert services.text_check("mastodon", "a" * 501, account.extra["instance"]).ok
+    cache.delete(key)
+
+
+def test_the_preview_shows_the_text_as_posted_with_images_and_escapes_it(personas, client_for):
+    x = SocialAccountFactory(organization=personas.org, platform="x", handle="shop")
+    bluesky = SocialAccountFactory(organization=personas.org, platform="bluesky", handle="shop.bsky.social")
+    image = services.media_asset_upload(
+        actor=personas.agent, file=io.BytesIO(png()), name="a.png", alt_text='"><script>alert(1)</script>'
+    )
+    html = (
+        client_for(personas.agent)
+        .post(
+            reverse("compose_check"),
+            {
+                "text": "<script>alert('hi')</script> Sale",
+                "accounts": [x.id, bluesky.id],
+                "variant_x_link": "https://shop.example/sale",
+                "media": [image.id],
+            },
+        )
+        .content.decode()
+    )
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#x27;hi&#x27;)&lt;/script&gt; Sale\nhttps://shop.example/sale" in html
+    assert 'data-testid="count-x">57 / 280' in html  # 33 characters, a line break, a link counted as 23
+    assert html.count('data-testid="preview-image"') == 2  # one thumbnail per network
+    assert reverse("media_file", kwargs={"asset_id": image.id}) in html
