@@ -268,8 +268,11 @@ def _media_items(post_id: int) -> tuple[MediaItem, ...]:
     items = []
     for link in PostMedia.objects.filter(post_id=post_id).select_related("asset").order_by("position"):
         asset = link.asset
-        with asset.file.open("rb") as f:
-            content = f.read()
+        try:
+            with asset.file.open("rb") as f:
+                content = f.read()
+        except OSError as exc:  # the storage lost it: say so, rather than leave the delivery stuck
+            raise cx.ValidationError(f"the image {asset} cannot be read from storage ({exc})") from exc
         items.append(
             MediaItem(
                 content=content, mime_type=asset.mime_type, alt_text=asset.alt_text,

@@ -277,3 +277,20 @@ def test_an_analyst_sees_images_but_cannot_upload(personas, client_for):
     analyst = client_for(personas.analyst)
     assert analyst.get(reverse("media_file", kwargs={"asset_id": asset.id})).status_code == 200
     assert analyst.post(reverse("media_upload"), {"upload": io.BytesIO(png())}).status_code == 403
+
+
+def test_an_image_lost_from_storage_fails_the_delivery_with_its_reason(personas, simulator):
+    account = connect_mastodon(personas)
+    asset = upload(personas, png(), name="gone.png")
+    post = services.post_create(actor=personas.lead, text="Lost image", accounts=[account], media=[asset])
+    services.post_schedule(post=post, actor=personas.lead, at=timezone.now())
+    asset.file.delete(save=False)
+    delivery = Delivery.objects.get(post=post)
+    assert services.delivery_publish(delivery_id=delivery.id) == "failed"
+    delivery.refresh_from_db()
+    assert "the image gone.png cannot be read from storage" in delivery.last_error
+    assert not on_network_all(simulator, "Lost image")
+
+
+def on_network_all(simulator, text: str) -> list[dict]:
+    return [p for p in simulator.posts("mastodon") if p["text"] == text]
