@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.forms import Form
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -218,7 +218,11 @@ def media_upload(request: HttpRequest) -> HttpResponse:
 
 
 def _image(asset: MediaAsset, cache: str) -> FileResponse:
-    response = FileResponse(asset.file.open("rb"), content_type=asset.mime_type)
+    try:
+        content = asset.file.open("rb")
+    except OSError:  # lost from storage
+        raise Http404(_("No such image.")) from None
+    response = FileResponse(content, content_type=asset.mime_type)
     response["Content-Disposition"] = f'inline; filename="image-{asset.id}.{asset.extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

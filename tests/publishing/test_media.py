@@ -201,6 +201,14 @@ def test_instagram_receives_the_signed_public_url_of_the_image(personas, simulat
     assert b"".join(response.streaming_content) == jpeg(1080, 1080)
 
 
+def test_facebook_receives_the_signed_public_url_of_the_image(personas, simulator, settings):
+    settings.SMMS_PUBLIC_BASE_URL = "https://smms.example.org"
+    account = connect(personas, "facebook")
+    publish(personas, account, "Facebook with a picture", [upload(personas, png(8, 8), alt="A lamp")])
+    [media] = on_network(simulator, "facebook", "Facebook with a picture")["media"]
+    assert media["url"].startswith("https://smms.example.org/publishing/m/")
+
+
 # --- the signed public URL -----------------------------------------------------------------------------------
 def test_a_signed_url_expires(personas, settings, client):
     settings.SMMS_MEDIA_URL_MAX_AGE = 3600
@@ -279,7 +287,7 @@ def test_an_analyst_sees_images_but_cannot_upload(personas, client_for):
     assert analyst.post(reverse("media_upload"), {"upload": io.BytesIO(png())}).status_code == 403
 
 
-def test_an_image_lost_from_storage_fails_the_delivery_with_its_reason(personas, simulator):
+def test_an_image_lost_from_storage_fails_the_delivery_with_its_reason(personas, simulator, client_for):
     account = connect_mastodon(personas)
     asset = upload(personas, png(), name="gone.png")
     post = services.post_create(actor=personas.lead, text="Lost image", accounts=[account], media=[asset])
@@ -290,6 +298,7 @@ def test_an_image_lost_from_storage_fails_the_delivery_with_its_reason(personas,
     delivery.refresh_from_db()
     assert "the image gone.png cannot be read from storage" in delivery.last_error
     assert not on_network_all(simulator, "Lost image")
+    assert client_for(personas.agent).get(reverse("media_file", kwargs={"asset_id": asset.id})).status_code == 404
 
 
 def on_network_all(simulator, text: str) -> list[dict]:
