@@ -37,6 +37,12 @@ class ComposeForm(forms.Form):
     accounts = forms.MultipleChoiceField(label=_("Accounts"), widget=forms.CheckboxSelectMultiple, required=False)
     groups = forms.MultipleChoiceField(label=_("Account groups"), widget=forms.CheckboxSelectMultiple, required=False)
     media = IdListField(required=False)
+    first_comment = forms.CharField(
+        label=_("First comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Posted under the post on Facebook and Instagram once it is published (hashtags, a link)."),
+    )
     campaign = forms.ChoiceField(label=_("Campaign"), required=False)
     scheduled_at = forms.DateTimeField(
         label=_("Schedule at"),

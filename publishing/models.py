@@ -62,6 +62,8 @@ class Post(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     text = models.TextField(_("text"))
+    # Posted under the new post on Facebook and Instagram (hashtags, a link), once it is published.
+    first_comment = models.TextField(_("first comment"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=PostStatus.choices, default=PostStatus.DRAFT)
     scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -189,6 +191,8 @@ class Delivery(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     remote_id = models.CharField(_("remote id"), max_length=300, blank=True)
     remote_url = models.URLField(_("link on the network"), max_length=1000, blank=True)
+    # The network's id of the post's first comment, once made: it is made at most once.
+    first_comment_id = models.CharField(max_length=300, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     error_code = models.CharField(max_length=40, blank=True)

@@ -372,17 +372,20 @@ def post_create(
     campaign: Campaign | None = None,
     media: Sequence[MediaAsset] = (),
     alt_texts: Mapping[int, str] | None = None,
+    first_comment: str = "",
 ) -> Post:
     """A draft post for ``accounts`` (one delivery each). ``variants`` maps a network to the text (or
     {"text", "link"}) its accounts get instead of ``text``; ``media`` are its images in order, with their
     alternative text changed as ``alt_texts`` (asset id → text) says. Every network's text and images are
-    checked with that network's rules now, not discovered refused at publishing time."""
+    checked with that network's rules now, not discovered refused at publishing time. ``first_comment`` is
+    posted under the post on Facebook and Instagram once it is published."""
     require(actor, Perm.COMPOSE_POSTS)
     targets, specs, assets = _composed(actor, text, accounts, variants, scheduled_at, campaign, media, alt_texts)
+    first_comment = _first_comment_checked(first_comment)
     with transaction.atomic():
         post = Post.objects.create(
             organization_id=actor.organization_id, campaign=campaign, author=actor.user, text=text,
-            scheduled_at=scheduled_at,
+            scheduled_at=scheduled_at, first_comment=first_comment,
         )  # fmt: skip
         _deliveries_make(post, targets, specs)
         _media_attach(post, assets)
@@ -400,17 +403,21 @@ def post_update(
     campaign: Campaign | None = None,
     media: Sequence[MediaAsset] | None = None,
     alt_texts: Mapping[int, str] | None = None,
+    first_comment: str | None = None,
 ) -> Post:
-    """Rewrite a draft (a new one, or one sent back): its text, variants, accounts, time, campaign and images
-    (``media`` None keeps them), checked as when it was composed. Only drafts change: what was submitted is
-    what the approver approves."""
+    """Rewrite a draft (a new one, or one sent back): its text, variants, accounts, time, campaign, images and
+    first comment (``media`` and ``first_comment`` None keep them), checked as when it was composed. Only
+    drafts change: what was submitted is what the approver approves."""
     if media is None:
         media = [link.asset for link in PostMedia.objects.filter(post_id=post.id).select_related("asset")]
     targets, specs, assets = _composed(actor, text, accounts, variants, scheduled_at, campaign, media, alt_texts)
+    comment = None if first_comment is None else _first_comment_checked(first_comment)
     refusal = _("Only a draft can be changed: send it back first.")
     with _editing(post, actor, Perm.COMPOSE_POSTS, when=PostStatus.DRAFT, refusal=refusal) as post:
         post.text, post.scheduled_at, post.campaign = text, scheduled_at, campaign
-        post.save(update_fields=["text", "scheduled_at", "campaign", "updated_at"])
+        if comment is not None:
+            post.first_comment = comment
+        post.save(update_fields=["text", "scheduled_at", "campaign", "first_comment", "updated_at"])
         # Accounts kept keep their delivery and its trail; accounts dropped lose a delivery that never left.
         post.deliveries.exclude(account__in=targets).delete()
         post.variants.all().delete()
@@ -485,6 +492,22 @@ def _composed(
                 field = "media" if media_problem(platform, assets) else "variants" if platform in specs else "text"
                 raise ValidationFailed(problem, field=field)
     return targets, specs, assets
+
+
+# Networks where a post's first comment is posted under it; Instagram's comments hold 2,200 characters.
+FIRST_COMMENT_NETWORKS = (Platform.FACEBOOK, Platform.INSTAGRAM)
+FIRST_COMMENT_MAX = 2200
+
+
+def _first_comment_checked(text: str) -> str:
+    text = text.strip()
+    if len(text) > FIRST_COMMENT_MAX:
+        raise ValidationFailed(
+            _("The first comment is too long: %(length)s characters where %(limit)s are allowed.")
+            % {"length": len(text), "limit": FIRST_COMMENT_MAX},
+            field="first_comment",
+        )
+    return text
 
 
 def _media_attach(post: Post, assets: list[MediaAsset]) -> None:
@@ -758,7 +781,29 @@ def _publish_claimed(delivery: Delivery, now: datetime) -> str:
         remote = connector.publish(ref, _draft(delivery))
     except cx.ConnectorError as exc:
         return _after_error(delivery, exc, connector, ref)
-    return _stamp(delivery, remote)
+    outcome = _stamp(delivery, remote)
+    if outcome == "published":
+        _first_comment_post(delivery, connector, ref)
+    return outcome
+
+
+def _first_comment_post(delivery: Delivery, connector: Connector, ref: AccountRef) -> None:
+    """Post the first comment under a post just published on Facebook or Instagram, once: the comment's id is
+    stamped on the delivery, and a failure is written in the trail (the post itself stays published)."""
+    text = delivery.post.first_comment
+    if not text or delivery.account.platform not in FIRST_COMMENT_NETWORKS or delivery.first_comment_id:
+        return
+    comment = getattr(connector, "comment", None)
+    if comment is None:
+        return
+    try:
+        made = comment(ref, delivery.remote_id, text)
+    except cx.ConnectorError as exc:
+        detail = _("The first comment could not be posted: %(detail)s") % {"detail": exc}
+    else:
+        Delivery.objects.filter(id=delivery.id, first_comment_id="").update(first_comment_id=str(made.id)[:300])
+        detail = _("First comment posted.")
+    DeliveryEvent.objects.create(delivery_id=delivery.id, from_state=S.PUBLISHED, to_state=S.PUBLISHED, detail=detail)
 
 
 def _too_late(delivery: Delivery, now: datetime) -> str | None:

@@ -91,6 +91,7 @@ def _save(request: HttpRequest, form: ComposeForm, action: str, post: Post | Non
         "campaign": form.chosen_campaign(),
         "media": media,
         "alt_texts": form.alt_texts(asset.id for asset in media),
+        "first_comment": data["first_comment"],
     }
     post = services.post_create(**values) if post is None else services.post_update(post=post, **values)
     if action == "schedule":
@@ -136,6 +137,7 @@ def _composer(request: HttpRequest, form: ComposeForm, post: Post | None = None)
         "account_groups": form.group_by_id.values(),
         "media": [(asset, alts.get(asset.id, asset.alt_text)) for asset in media],
         "max_megabytes": services.megabytes(settings.SMMS_MEDIA_MAX_BYTES),
+        "first_comment_networks": bool(set(form.platforms) & set(services.FIRST_COMMENT_NETWORKS)),
     }
     if post is not None:
         context["send_back_comment"] = selectors.post_send_back_comment(org=request.org, post=post)  # type: ignore[attr-defined]
@@ -158,6 +160,7 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     variants = {v.platform: v for v in post.variants.all()}
     initial: dict[str, Any] = {
         "text": post.text,
+        "first_comment": post.first_comment,
         "accounts": [str(d.account_id) for d in post.deliveries.all()],
         "campaign": str(post.campaign_id or ""),
         "scheduled_at": timezone.localtime(post.scheduled_at) if post.scheduled_at else None,

@@ -8,14 +8,16 @@ import io
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.demo import _sim_users, connect_simulated
 from accounts.models import PlatformApp, SocialAccountStatus
 from publishing import services
 from publishing.models import Delivery, Post, PostStatus
 from smms.errors import ValidationFailed
 from tests.accounts.test_connections import connect_mastodon
 from tests.factories import AccountGroupFactory, SocialAccountFactory
-from tests.images import png
+from tests.images import jpeg, png
 
 
 @pytest.fixture
@@ -199,3 +201,63 @@ def test_the_preview_shows_the_text_as_posted_with_images_and_escapes_it(persona
     assert 'data-testid="count-x">57 / 280' in html  # 33 characters, a line break, a link counted as 23
     assert html.count('data-testid="preview-image"') == 2  # one thumbnail per network
     assert reverse("media_file", kwargs={"asset_id": image.id}) in html
+
+
+# --- the first comment (Facebook, Instagram) ---------------------------------------------------------------
+def facebook_page(personas):
+    accounts = connect_simulated(personas.admin, "facebook", _sim_users("facebook")[:1])
+    return next(a for a in accounts if a.platform == "facebook")
+
+
+def test_the_first_comment_is_posted_under_a_new_facebook_post_once(personas, simulator, client_for):
+    page = facebook_page(personas)
+    client = client_for(personas.lead)
+    response = client.post(
+        reverse("compose"),
+        {"text": "New shop", "accounts": [page.id], "first_comment": "#lamps #shop", "action": "draft"},
+    )
+    post = Post.objects.get()
+    assert response.status_code == 302
+    assert post.first_comment == "#lamps #shop"
+    assert "#lamps #shop" in client.get(reverse("post_detail", kwargs={"post_id": post.id})).content.decode()
+    services.post_schedule(post=post, actor=personas.lead, at=timezone.now())
+    delivery = Delivery.objects.get(post=post)
+    assert services.delivery_publish(delivery_id=delivery.id) == "published"
+    delivery.refresh_from_db()
+    [comment] = [p for p in simulator.posts("facebook", kind="comment") if p["text"] == "#lamps #shop"]
+    assert comment["id"] == delivery.first_comment_id
+    assert delivery.events.filter(detail="First comment posted.").count() == 1
+
+
+def test_a_failed_first_comment_leaves_the_post_published_and_says_why(personas, simulator):
+    page = facebook_page(personas)
+    post = services.post_create(actor=personas.lead, text="Shop", accounts=[page], first_comment="#shop")
+    services.post_schedule(post=post, actor=personas.lead, at=timezone.now())
+    simulator.faults({"kind": "error", "platform": "facebook", "methods": ["POST"], "path": "comments$", "status": 500})
+    delivery = Delivery.objects.get(post=post)
+    assert services.delivery_publish(delivery_id=delivery.id) == "published"
+    delivery.refresh_from_db()
+    assert delivery.state == "published"
+    assert delivery.first_comment_id == ""
+    assert delivery.events.filter(detail__startswith="The first comment could not be posted").exists()
+
+
+def test_a_first_comment_over_instagrams_limit_is_refused(personas):
+    account = SocialAccountFactory(organization=personas.org, platform="facebook")
+    with pytest.raises(ValidationFailed, match="The first comment is too long: 2201 characters"):
+        services.post_create(actor=personas.agent, text="Hi", accounts=[account], first_comment="a" * 2201)
+
+
+def test_the_first_comment_is_posted_under_a_new_instagram_post(personas, simulator):
+    account = connect_simulated(personas.admin, "instagram", _sim_users("instagram")[:1])[0]
+    photo = services.media_asset_upload(actor=personas.lead, file=io.BytesIO(jpeg()), name="shop.jpg")
+    post = services.post_create(
+        actor=personas.lead, text="Shop", accounts=[account], media=[photo], first_comment="#shop #lamps"
+    )
+    services.post_schedule(post=post, actor=personas.lead, at=timezone.now())
+    delivery = Delivery.objects.get(post=post)
+    assert services.delivery_publish(delivery_id=delivery.id) == "published"
+    delivery.refresh_from_db()
+    [comment] = [p for p in simulator.posts("instagram", kind="comment") if p["text"] == "#shop #lamps"]
+    assert comment["id"] == delivery.first_comment_id
+    assert comment["reply_to_id"] == delivery.remote_id  # under the new post itself
