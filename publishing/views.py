@@ -124,8 +124,8 @@ def _composer(request: HttpRequest, form: ComposeForm, post: Post | None = None)
     if request.method == "POST":
         try:
             media = _images(request, form) if form.is_valid() else []
-        except DomainError as exc:
-            _add_error(form, exc)
+        except DomainError:  # already said when saving was tried
+            media = []
     elif post is not None:
         media = selectors.post_media(org=request.org, post=post)  # type: ignore[attr-defined]
     alts = form.alt_texts(asset.id for asset in media) if form.is_bound else {}

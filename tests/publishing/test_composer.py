@@ -261,3 +261,15 @@ def test_the_first_comment_is_posted_under_a_new_instagram_post(personas, simula
     [comment] = [p for p in simulator.posts("instagram", kind="comment") if p["text"] == "#shop #lamps"]
     assert comment["id"] == delivery.first_comment_id
     assert comment["reply_to_id"] == delivery.remote_id  # under the new post itself
+
+
+def test_another_organizations_image_sent_to_the_composer_is_refused_once(personas, client_for):
+    theirs = services.media_asset_upload(actor=personas.outsider, file=io.BytesIO(png()), name="x.png")
+    account = SocialAccountFactory(organization=personas.org, platform="mastodon")
+    response = client_for(personas.lead).post(
+        reverse("compose"), {"text": "Hi", "accounts": [account.id], "media": [theirs.id], "action": "draft"}
+    )
+    assert response.status_code == 200
+    assert response.content.decode().count("Some images are not in this organization.") == 1
+    assert reverse("media_file", kwargs={"asset_id": theirs.id}) not in response.content.decode()
+    assert not Post.objects.exists()
