@@ -725,12 +725,14 @@ def _author_language(delivery: Delivery) -> str:
     return author.language if author is not None else settings.LANGUAGE_CODE
 
 
-def _draft(delivery: Delivery) -> Draft:
+def _draft(delivery: Delivery, *, media: bool = True) -> Draft:
+    """What the connector sends for the delivery; without ``media`` (looking for the post, not sending it) the
+    images are not read from storage."""
     variant = delivery.variant
     text, link = (variant.text, variant.link) if variant is not None else (delivery.post.text, "")
     return Draft(
         text=text, link=link or None, idempotency_key=str(delivery.idempotency_key),
-        media=_media_items(delivery.post_id),
+        media=_media_items(delivery.post_id) if media else (),
     )  # fmt: skip
 
 
@@ -827,7 +829,7 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 
 def _reconcile(delivery: Delivery, connector: Connector, ref: AccountRef) -> RemotePost | None:
     """Our post on the network, if an attempt whose answer was lost made it."""
-    draft = _draft(delivery)
+    draft = _draft(delivery, media=False)
     since = (delivery.due_at or delivery.created_at) - RECONCILE_MARGIN
     return connector.find_post(ref, text=posted_text(draft.text, draft.link), since=since)
 
