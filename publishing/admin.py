@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Campaign, Delivery, DeliveryEvent, Post
+from .models import Campaign, Delivery, DeliveryEvent, MediaAsset, Post
 
 
 @admin.register(Campaign)
@@ -30,3 +30,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ("state", "error_code")
     readonly_fields = ("idempotency_key", "remote_id", "remote_url", "published_at", "claimed_until")
     inlines = [DeliveryEventInline]
+
+
+@admin.register(MediaAsset)
+class MediaAssetAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "organization", "mime_type", "size", "width", "height", "created_at")
+    list_filter = ("mime_type",)
+    readonly_fields = ("file", "mime_type", "size", "width", "height", "sha256", "uploaded_by", "organization")

@@ -11,19 +11,41 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Platform, SocialAccount
+from accounts.models import AccountGroup, Platform, SocialAccount
 
 from .models import Campaign, PostStatus
 
 DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class ComposeForm(forms.Form):
-    """The composer. Accounts and campaigns come from the organization (the view passes them); one text and
-    link field per network of those accounts holds that network's variant, empty meaning the main text."""
+class IdListField(forms.Field):
+    """Ids sent as repeated values (hidden inputs), in their order; anything not a number is refused."""
 
-    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 5}))
-    accounts = forms.MultipleChoiceField(label=_("Accounts"), widget=forms.CheckboxSelectMultiple)
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        try:
+            return [int(v) for v in values if str(v).strip()]
+        except (TypeError, ValueError):
+            raise forms.ValidationError(_("Unknown image.")) from None
+
+
+class ComposeForm(forms.Form):
+    """The composer. Accounts, groups and campaigns come from the organization (the view passes them); one text
+    and link field per network of those accounts holds that network's variant, empty meaning the main text.
+    Images are uploaded on their own (media_upload) and arrive here as ids, each with its ``alt_<id>`` text."""
+
+    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    accounts = forms.MultipleChoiceField(label=_("Accounts"), widget=forms.CheckboxSelectMultiple, required=False)
+    groups = forms.MultipleChoiceField(label=_("Account groups"), widget=forms.CheckboxSelectMultiple, required=False)
+    media = IdListField(required=False)
+    first_comment = forms.CharField(
+        label=_("First comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Posted under the post on Facebook and Instagram once it is published (hashtags, a link)."),
+    )
     campaign = forms.ChoiceField(label=_("Campaign"), required=False)
     scheduled_at = forms.DateTimeField(
         label=_("Schedule at"),
@@ -33,10 +55,17 @@ class ComposeForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, accounts: Iterable[SocialAccount], campaigns: Iterable[Campaign], **kwargs: Any
+        self,
+        *args: Any,
+        accounts: Iterable[SocialAccount],
+        campaigns: Iterable[Campaign],
+        groups: Iterable[AccountGroup] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.account_by_id = {str(account.id): account for account in accounts}
+        self.group_by_id = {str(group.id): group for group in groups}
+        cast(forms.ChoiceField, self.fields["groups"]).choices = [(k, g.name) for k, g in self.group_by_id.items()]
         self.campaign_by_id = {str(campaign.id): campaign for campaign in campaigns}
         cast(forms.ChoiceField, self.fields["accounts"]).choices = [
             (key, str(a)) for key, a in self.account_by_id.items()
@@ -58,21 +87,30 @@ class ComposeForm(forms.Form):
             )
 
     def chosen_accounts(self) -> list[SocialAccount]:
-        return [self.account_by_id[key] for key in self.cleaned_data["accounts"]]
+        """The accounts ticked one by one; the view adds those of the chosen groups."""
+        return [self.account_by_id[key] for key in self.cleaned_data.get("accounts", [])]
+
+    def chosen_group_ids(self) -> list[int]:
+        return [int(key) for key in self.cleaned_data.get("groups", [])]
+
+    def alt_texts(self, asset_ids: Iterable[int]) -> dict[int, str]:
+        """The alternative text typed for each image (``alt_<id>``), for the images sent."""
+        return {i: str(self.data[f"alt_{i}"])[:2000] for i in asset_ids if f"alt_{i}" in self.data}
 
     def chosen_campaign(self) -> Campaign | None:
         return self.campaign_by_id.get(self.cleaned_data["campaign"] or "")
 
-    def variants(self) -> dict[str, tuple[str, str]]:
-        """The networks whose text or link was changed: (text, link), the text defaulting to the main one."""
+    def variants(self, targets: Iterable[SocialAccount] | None = None) -> dict[str, tuple[str, str]]:
+        """The networks of ``targets`` (default: the ticked accounts) whose text or link was changed:
+        (text, link), the text defaulting to the main one."""
         data = self.cleaned_data
-        chosen = {self.account_by_id[key].platform for key in data["accounts"]}
+        chosen = {account.platform for account in (self.chosen_accounts() if targets is None else targets)}
         variants = {}
         for platform in self.platforms:
             text = data.get(f"variant_{platform}_text", "").strip()
             link = data.get(f"variant_{platform}_link", "")
             if platform in chosen and (text or link):
-                variants[platform] = (text or data["text"], link)
+                variants[platform] = (text or data.get("text", ""), link)
         return variants
 
     def variant_fields(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:

@@ -7,6 +7,7 @@ network with every attempt, and its remote id, once stamped, is the proof that t
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -61,6 +62,8 @@ class Post(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     text = models.TextField(_("text"))
+    # Posted under the new post on Facebook and Instagram (hashtags, a link), once it is published.
+    first_comment = models.TextField(_("first comment"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=PostStatus.choices, default=PostStatus.DRAFT)
     scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
     # The CSV import that made the post, if one did (its result page lists them).
@@ -102,6 +105,66 @@ class PostVariant(models.Model):
         return f"{self.platform}: {self.text[:40]}"
 
 
+def _asset_path(asset: MediaAsset, _filename: str) -> str:
+    """An unguessable path of our own: the uploader's file name never reaches the disk."""
+    return f"media/{asset.organization_id}/{secrets.token_urlsafe(24)}.{asset.extension}"
+
+
+class MediaAsset(models.Model):
+    """An image uploaded for posts. Its type is what its bytes say (never the browser's claim or the name);
+    the file is served only through views that check the organization, or a signed, expiring URL."""
+
+    EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="media_assets")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    file = models.FileField(upload_to=_asset_path, max_length=200)
+    # The uploader's name for the file, shown to people only (autoescaped), never used as a path.
+    name = models.CharField(_("file name"), max_length=200, blank=True)
+    mime_type = models.CharField(_("type"), max_length=40)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    alt_text = models.TextField(_("alternative text"), blank=True, max_length=1500)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mime_type__in=["image/jpeg", "image/png", "image/gif", "image/webp"]),
+                name="publishing_mediaasset_image_type",
+            ),
+            models.CheckConstraint(condition=Q(size__gt=0), name="publishing_mediaasset_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.id}.{self.extension}"
+
+    @property
+    def extension(self) -> str:
+        return self.EXTENSIONS.get(self.mime_type, "bin")
+
+
+class PostMedia(models.Model):
+    """The images of a post, in the order they are shown."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="media")
+    asset = models.ForeignKey(MediaAsset, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "position"], name="publishing_postmedia_position_unique"),
+            models.UniqueConstraint(fields=["post", "asset"], name="publishing_postmedia_asset_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} #{self.position}: {self.asset_id}"
+
+
 class DeliveryState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
@@ -132,6 +195,8 @@ class Delivery(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     remote_id = models.CharField(_("remote id"), max_length=300, blank=True)
     remote_url = models.URLField(_("link on the network"), max_length=1000, blank=True)
+    # The network's id of the post's first comment, once made: it is made at most once.
+    first_comment_id = models.CharField(max_length=300, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     error_code = models.CharField(max_length=40, blank=True)

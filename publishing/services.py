@@ -22,18 +22,24 @@ The engine publishes each delivery exactly once:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
+import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -47,18 +53,22 @@ from accounts.models import (
     Membership,
     NotificationKind,
     Platform,
+    PlatformApp,
     SocialAccount,
     SocialAccountStatus,
     User,
 )
-from accounts.platforms import CONNECTABLE, capabilities, connector_for
+from accounts.platforms import CONNECTABLE, capabilities, connector_for, mastodon_instance
 from accounts.roles import Perm, role_allows
 from accounts.services import require
 from crm_bridge.services import event_publish
 from smms.connectors import errors as cx
 from smms.connectors.base import Connector
-from smms.connectors.types import AccountRef, Draft, RemotePost
+from smms.connectors.bluesky import MAX_IMAGE_BYTES as BLUESKY_MAX_IMAGE_BYTES
+from smms.connectors.mastodon import MastodonConnector
+from smms.connectors.types import AccountRef, Draft, MediaItem, RemotePost, TextCheck
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from smms.lib import images
 from smms.lib.db import commit_without_waiting_for_disk
 
 from .links import utm_tagged
@@ -67,7 +77,9 @@ from .models import (
     Delivery,
     DeliveryEvent,
     DeliveryState,
+    MediaAsset,
     Post,
+    PostMedia,
     PostStatus,
     PostVariant,
     QueueSchedule,
@@ -146,6 +158,143 @@ def campaign_delete(*, campaign: Campaign, actor: Membership) -> None:
         locked.delete()
 
 
+# --- media ----------------------------------------------------------------------------------------------------
+MB = 1024 * 1024
+ANY_IMAGE = frozenset(images.EXTENSIONS)
+
+
+@dataclass(frozen=True)
+class MediaRule:
+    """What one network takes as images (see ../shared/platforms/<network>.md); the count is the connector's
+    ``capabilities.max_media``."""
+
+    types: frozenset[str] = ANY_IMAGE
+    max_bytes: int = 5 * MB
+    required: bool = False
+
+
+MEDIA_RULES = {
+    # The instance announces its own limits; 16 MB is Mastodon's default (the simulator's too).
+    "mastodon": MediaRule(max_bytes=16 * MB),
+    "bluesky": MediaRule(max_bytes=BLUESKY_MAX_IMAGE_BYTES),
+    "x": MediaRule(max_bytes=5 * MB),
+    "facebook": MediaRule(types=frozenset({images.JPEG, images.PNG, images.GIF}), max_bytes=4 * MB),
+    # No text-only posts on Instagram, and the feed takes JPEG only.
+    "instagram": MediaRule(types=frozenset({images.JPEG}), max_bytes=8 * MB, required=True),
+}
+TYPE_NAMES = {images.JPEG: "JPEG", images.PNG: "PNG", images.GIF: "GIF", images.WEBP: "WebP"}
+ALT_TEXT_MAX = 1500
+SIGNED_MEDIA_SALT = "publishing.media.public"
+
+
+def _file_name(name: str) -> str:
+    """The uploader's name for a file, for display only: no folders, no control characters, bounded."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    return name.strip()[:200]
+
+
+def megabytes(size: int) -> str:
+    """A size for people: 2 MB, 1.5 MB."""
+    return f"{size / MB:.1f}".rstrip("0").rstrip(".")
+
+
+def media_asset_upload(*, actor: Membership, file: IO[bytes], name: str = "", alt_text: str = "") -> MediaAsset:
+    """Store an image for the actor's organization. Its type is read from its first bytes: a page or a text
+    named .jpg is refused, whatever the browser said. The bytes are read up to the size cap, never beyond."""
+    require(actor, Perm.COMPOSE_POSTS)
+    shown = _file_name(name)
+    limit = settings.SMMS_MEDIA_MAX_BYTES
+    data = file.read(limit + 1)
+    if not data:
+        raise ValidationFailed(_("%(file)s is empty.") % {"file": shown or _("The file")}, field="media")
+    if len(data) > limit:
+        raise ValidationFailed(
+            _("%(file)s is too large: images can be at most %(max)s MB.")
+            % {"file": shown or _("The file"), "max": megabytes(limit)},
+            field="media",
+        )
+    info = images.sniff(data)
+    if info is None:
+        raise ValidationFailed(
+            _("%(file)s is not an image SMMS can post: only JPEG, PNG, GIF and WebP images are accepted.")
+            % {"file": shown or _("The file")},
+            field="media",
+        )
+    alt_text = alt_text.strip()
+    if len(alt_text) > ALT_TEXT_MAX:
+        raise ValidationFailed(_("The alternative text is too long."), field="media")
+    asset = MediaAsset(
+        organization_id=actor.organization_id, uploaded_by=actor.user, name=shown, mime_type=info.mime_type,
+        size=len(data), width=info.width, height=info.height, alt_text=alt_text,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )  # fmt: skip
+    asset.file.save("upload", ContentFile(data), save=False)
+    asset.save()
+    return asset
+
+
+def media_problem(platform: str, media: Sequence[MediaAsset]) -> str | None:
+    """Why ``platform`` would refuse these images, naming the network and the file; None when they fit."""
+    network = Platform(platform).label
+    rule = MEDIA_RULES.get(platform, MediaRule())
+    caps = capabilities(platform)
+    if not media:
+        if rule.required:
+            return _("%(network)s posts need an image: add one, or leave %(network)s out.") % {"network": network}
+        return None
+    if not caps.media:
+        return _("SMMS cannot attach images on %(network)s.") % {"network": network}
+    if len(media) > caps.max_media:
+        return _("%(network)s takes at most %(max)s images per post; this post has %(count)s.") % {
+            "network": network,
+            "max": caps.max_media,
+            "count": len(media),
+        }
+    for asset in media:
+        if asset.mime_type not in rule.types:
+            return _("%(network)s does not take %(type)s images: %(file)s. Use %(accepted)s.") % {
+                "network": network,
+                "type": TYPE_NAMES.get(asset.mime_type, asset.mime_type),
+                "file": asset,
+                "accepted": ", ".join(sorted(TYPE_NAMES[t] for t in rule.types)),
+            }
+        if asset.size > rule.max_bytes:
+            return _("%(file)s is too large for %(network)s: %(size)s MB where at most %(max)s MB are allowed.") % {
+                "network": network,
+                "file": asset,
+                "size": megabytes(asset.size),
+                "max": megabytes(rule.max_bytes),
+            }
+    return None
+
+
+def media_public_url(*, asset: MediaAsset) -> str:
+    """An unguessable address serving this one image to anyone for SMMS_MEDIA_URL_MAX_AGE seconds: networks
+    that fetch images themselves (Facebook, Instagram) get it. The signature covers the asset and its
+    content, so it opens no other asset."""
+    token = signing.dumps({"a": asset.id, "h": asset.sha256[:16]}, salt=SIGNED_MEDIA_SALT)
+    return f"{settings.SMMS_PUBLIC_BASE_URL.rstrip('/')}{reverse('media_public', kwargs={'token': token})}"
+
+
+def _media_items(post: Post) -> tuple[MediaItem, ...]:
+    items = []
+    for link in post.media.all():  # prefetched with their assets by deliveries_publish
+        asset = link.asset
+        try:
+            with asset.file.open("rb") as f:
+                content = f.read()
+        except OSError as exc:  # the storage lost it: say so, rather than leave the delivery stuck
+            raise cx.ValidationError(f"the image {asset} cannot be read from storage ({exc})") from exc
+        items.append(
+            MediaItem(
+                content=content, mime_type=asset.mime_type, alt_text=asset.alt_text,
+                public_url=media_public_url(asset=asset),
+            )
+        )  # fmt: skip
+    return tuple(items)
+
+
 # --- composing ------------------------------------------------------------------------------------------------
 def posted_text(text: str, link: str | None) -> str:
     """The text as the networks publish it: the link is appended unless the text already carries it."""
@@ -162,16 +311,56 @@ def _variant_values(platform: str, value: str | Mapping[str, str]) -> tuple[str,
     return str(value.get("text", "")), str(value.get("link", "") or "")
 
 
-def _text_problem(platform: str, text: str, link: str, instance: str | None) -> str | None:
-    """Why ``platform`` would refuse this text, in words for the author; None when it fits."""
+# An instance's own status limit is asked once a day; one that does not answer is asked again after this.
+INSTANCE_LIMIT_TTL = 24 * 3600
+INSTANCE_LIMIT_RETRY = 600
+
+
+def _mastodon_limit(instance: str | None) -> int | None:
+    """The status limit of a Mastodon instance SMMS is registered on (cached); None for Mastodon's default,
+    when SMMS has no app there or the instance does not say."""
+    base = mastodon_instance(instance)
+    key = f"publishing:mastodon-max-characters:{base}"
+    cached = cache.get(key)
+    if cached is not None:
+        return int(cached) or None
+    if not PlatformApp.objects.filter(platform=Platform.MASTODON, instance=base).exists():
+        return None
+    connector = connector_for(Platform.MASTODON, instance=base)
+    try:
+        limit = connector.max_characters() if isinstance(connector, MastodonConnector) else 0
+    except cx.ConnectorError as exc:
+        logger.warning("could not read the status limit of %s: %s", base, exc)
+        cache.set(key, 0, INSTANCE_LIMIT_RETRY)
+        return None
+    cache.set(key, limit, INSTANCE_LIMIT_TTL)
+    return limit or None
+
+
+def text_check(platform: str, posted: str, instance: str | None = None) -> TextCheck:
+    """How ``platform`` counts the text as posted; on Mastodon with that instance's own limit."""
+    connector = connector_for(platform, instance=instance)
+    if isinstance(connector, MastodonConnector):
+        limit = _mastodon_limit(instance)
+        if limit is not None:
+            return connector.validate_text(posted, limit)
+    return connector.validate_text(posted)
+
+
+def text_problem(
+    platform: str, text: str, link: str, instance: str | None, *, media: Sequence[MediaAsset] = ()
+) -> str | None:
+    """Why ``platform`` (on Mastodon, that ``instance``) would refuse this text with these images, in words
+    for the author; None when it fits. The composer's live check and ``post_create`` both ask it."""
     network = Platform(platform).label
     if platform not in CONNECTABLE or not capabilities(platform).publish:
         return _("SMMS cannot publish on %(network)s yet.") % {"network": network}
-    if not capabilities(platform).text_only_posts:
-        return _("%(network)s posts need an image or a video, which SMMS cannot attach yet.") % {"network": network}
-    if not text.strip() and not link:
+    problem = media_problem(platform, media)
+    if problem is not None:
+        return problem
+    if not text.strip() and not link:  # the connectors send no status without text, even with an image
         return _("The %(network)s version has no text.") % {"network": network}
-    check = connector_for(platform, instance=instance).validate_text(posted_text(text, link))
+    check = text_check(platform, posted_text(text, link), instance)
     if check.ok:
         return None
     if check.length > check.limit:
@@ -194,18 +383,25 @@ def post_create(
     variants: Mapping[str, str | Mapping[str, str]] | None = None,
     scheduled_at: datetime | None = None,
     campaign: Campaign | None = None,
+    media: Sequence[MediaAsset] = (),
+    alt_texts: Mapping[int, str] | None = None,
+    first_comment: str = "",
 ) -> Post:
     """A draft post for ``accounts`` (one delivery each). ``variants`` maps a network to the text (or
-    {"text", "link"}) its accounts get instead of ``text``. Every network's text is checked with that
-    network's counting rules now, not discovered too long at publishing time."""
+    {"text", "link"}) its accounts get instead of ``text``; ``media`` are its images in order, with their
+    alternative text changed as ``alt_texts`` (asset id → text) says. Every network's text and images are
+    checked with that network's rules now, not discovered refused at publishing time. ``first_comment`` is
+    posted under the post on Facebook and Instagram once it is published."""
     require(actor, Perm.COMPOSE_POSTS)
-    targets, specs = _composed(actor, text, accounts, variants, scheduled_at, campaign)
+    targets, specs, assets = _composed(actor, text, accounts, variants, scheduled_at, campaign, media, alt_texts)
+    first_comment = _first_comment_checked(first_comment)
     with transaction.atomic():
         post = Post.objects.create(
             organization_id=actor.organization_id, campaign=campaign, author=actor.user, text=text,
-            scheduled_at=scheduled_at,
+            scheduled_at=scheduled_at, first_comment=first_comment,
         )  # fmt: skip
         _deliveries_make(post, targets, specs)
+        _media_attach(post, assets)
     return post
 
 
@@ -218,14 +414,23 @@ def post_update(
     variants: Mapping[str, str | Mapping[str, str]] | None = None,
     scheduled_at: datetime | None = None,
     campaign: Campaign | None = None,
+    media: Sequence[MediaAsset] | None = None,
+    alt_texts: Mapping[int, str] | None = None,
+    first_comment: str | None = None,
 ) -> Post:
-    """Rewrite a draft (a new one, or one sent back): its text, variants, accounts, time and campaign, checked
-    as when it was composed. Only drafts change: what was submitted is what the approver approves."""
-    targets, specs = _composed(actor, text, accounts, variants, scheduled_at, campaign)
+    """Rewrite a draft (a new one, or one sent back): its text, variants, accounts, time, campaign, images and
+    first comment (``media`` and ``first_comment`` None keep them), checked as when it was composed. Only
+    drafts change: what was submitted is what the approver approves."""
+    if media is None:
+        media = [link.asset for link in PostMedia.objects.filter(post_id=post.id).select_related("asset")]
+    targets, specs, assets = _composed(actor, text, accounts, variants, scheduled_at, campaign, media, alt_texts)
+    comment = None if first_comment is None else _first_comment_checked(first_comment)
     refusal = _("Only a draft can be changed: send it back first.")
     with _editing(post, actor, Perm.COMPOSE_POSTS, when=PostStatus.DRAFT, refusal=refusal) as post:
         post.text, post.scheduled_at, post.campaign = text, scheduled_at, campaign
-        post.save(update_fields=["text", "scheduled_at", "campaign", "updated_at"])
+        if comment is not None:
+            post.first_comment = comment
+        post.save(update_fields=["text", "scheduled_at", "campaign", "first_comment", "updated_at"])
         # Accounts kept keep their delivery and its trail; accounts dropped lose a delivery that never left.
         post.deliveries.exclude(account__in=targets).delete()
         post.variants.all().delete()
@@ -239,6 +444,8 @@ def post_update(
                           detail=_("Post edited."))
             for delivery in kept.values()
         )  # fmt: skip
+        post.media.all().delete()
+        _media_attach(post, assets)
         return post
 
 
@@ -249,9 +456,12 @@ def _composed(
     variants: Mapping[str, str | Mapping[str, str]] | None,
     scheduled_at: datetime | None,
     campaign: Campaign | None,
-) -> tuple[list[SocialAccount], dict[str, tuple[str, str]]]:
-    """The accounts and the per-network (text, link) of a post being written, checked: the accounts are the
-    organization's and connected, the campaign too, the time ahead, and every network's text fits."""
+    media: Sequence[MediaAsset] = (),
+    alt_texts: Mapping[int, str] | None = None,
+) -> tuple[list[SocialAccount], dict[str, tuple[str, str]], list[MediaAsset]]:
+    """The accounts, the per-network (text, link) and the images of a post being written, checked: the
+    accounts are the organization's and connected, the campaign and images too, the time ahead, and every
+    network's text and images fit (each Mastodon instance with its own limits)."""
     require(actor, Perm.COMPOSE_POSTS)
     org_id = actor.organization_id
     targets = list({account.id: account for account in accounts}.values())
@@ -269,10 +479,20 @@ def _composed(
         raise ValidationFailed(_("This campaign is not in this organization."), field="campaign")
     if scheduled_at is not None and scheduled_at < timezone.now() - SCHEDULE_GRACE:
         raise ValidationFailed(_("Choose a time in the future."), field="scheduled_at")
+    assets = list({asset.id: asset for asset in media}.values())
+    if any(asset.organization_id != org_id for asset in assets):
+        raise ValidationFailed(_("Some images are not in this organization."), field="media")
+    for asset in assets:
+        alt = (alt_texts or {}).get(asset.id)
+        if alt is not None:
+            if len(alt.strip()) > ALT_TEXT_MAX:
+                raise ValidationFailed(_("The alternative text is too long."), field="media")
+            asset.alt_text = alt.strip()
     specs = _specs(variants, campaign)
-    for platform, problem in _text_problems(text, targets, specs):
-        raise ValidationFailed(problem, field="variants" if platform in specs else "text")
-    return targets, specs
+    for platform, problem in _text_problems(text, targets, specs, assets):
+        field = "media" if media_problem(platform, assets) else "variants" if platform in specs else "text"
+        raise ValidationFailed(problem, field=field)
+    return targets, specs, assets
 
 
 def post_text_problems(
@@ -282,8 +502,8 @@ def post_text_problems(
     variants: Mapping[str, str | Mapping[str, str]] | None = None,
     campaign: Campaign | None = None,
 ) -> list[tuple[str, str]]:
-    """Every (network, problem) that ``post_create`` would refuse in the texts, where it stops at the first:
-    for a report listing them all (the CSV import)."""
+    """Every (network, problem) that ``post_create`` would refuse in the texts of a post without images, where
+    it stops at the first: for a report listing them all (the CSV import)."""
     return list(_text_problems(text, accounts, _specs(variants, campaign)))
 
 
@@ -301,18 +521,46 @@ def _specs(
 
 
 def _text_problems(
-    text: str, targets: Iterable[SocialAccount], specs: Mapping[str, tuple[str, str]]
+    text: str,
+    targets: Iterable[SocialAccount],
+    specs: Mapping[str, tuple[str, str]],
+    assets: Sequence[MediaAsset] = (),
 ) -> Iterator[tuple[str, str]]:
-    """(network, problem) for every network of ``targets`` (and of ``specs``) whose text it would refuse."""
-    instances: dict[str, set[str | None]] = {}  # Mastodon instances each set their own limits
+    """(network, problem) for every network of ``targets`` (and of ``specs``) whose text or images it would
+    refuse; each Mastodon instance with its own limits."""
+    instances: dict[str, set[str | None]] = {}
     for account in targets:
         instances.setdefault(account.platform, set()).add(account.extra.get("instance"))
     for platform in dict.fromkeys([*instances, *specs]):
         variant_text, link = specs.get(platform, (text, ""))
         for instance in sorted(instances.get(platform, {None}), key=str):
-            problem = _text_problem(platform, variant_text, link, instance)
+            problem = text_problem(platform, variant_text, link, instance, media=assets)
             if problem is not None:
                 yield platform, problem
+
+
+# Networks where a post's first comment is posted under it; Instagram's comments hold 2,200 characters.
+FIRST_COMMENT_NETWORKS = (Platform.FACEBOOK, Platform.INSTAGRAM)
+FIRST_COMMENT_MAX = 2200
+
+
+def _first_comment_checked(text: str) -> str:
+    text = text.strip()
+    if len(text) > FIRST_COMMENT_MAX:
+        raise ValidationFailed(
+            _("The first comment is too long: %(length)s characters where %(limit)s are allowed.")
+            % {"length": len(text), "limit": FIRST_COMMENT_MAX},
+            field="first_comment",
+        )
+    return text
+
+
+def _media_attach(post: Post, assets: list[MediaAsset]) -> None:
+    """Link the images to the post in order, saving the alternative texts changed in the composer."""
+    MediaAsset.objects.bulk_update(assets, ["alt_text"])
+    PostMedia.objects.bulk_create(
+        PostMedia(post=post, asset=asset, position=position) for position, asset in enumerate(assets)
+    )
 
 
 def _deliveries_make(
@@ -833,10 +1081,15 @@ def _author_language(delivery: Delivery) -> str:
     return author.language if author is not None else settings.LANGUAGE_CODE
 
 
-def _draft(delivery: Delivery) -> Draft:
+def _draft(delivery: Delivery, *, media: bool = True) -> Draft:
+    """What the connector sends for the delivery; without ``media`` (looking for the post, not sending it) the
+    images are not read from storage."""
     variant = delivery.variant
     text, link = (variant.text, variant.link) if variant is not None else (delivery.post.text, "")
-    return Draft(text=text, link=link or None, idempotency_key=str(delivery.idempotency_key))
+    return Draft(
+        text=text, link=link or None, idempotency_key=str(delivery.idempotency_key),
+        media=_media_items(delivery.post) if media else (),
+    )  # fmt: skip
 
 
 def delivery_publish(*, delivery_id: int) -> str:
@@ -857,7 +1110,10 @@ def deliveries_publish(*, delivery_ids: Sequence[int]) -> list[str]:
     if not claimed:
         return list(outcomes.values())
     deliveries = (
-        Delivery.objects.select_related("post", "post__author", "account", "variant").order_by().in_bulk(claimed)
+        Delivery.objects.select_related("post", "post__author", "account", "variant")
+        .prefetch_related(Prefetch("post__media", queryset=PostMedia.objects.select_related("asset")))
+        .order_by()
+        .in_bulk(claimed)
     )
     send_until = now + _claim_seconds() / 2
     for delivery_id in claimed:
@@ -938,7 +1194,29 @@ def _publish_claimed(delivery: Delivery, now: datetime) -> str:
         remote = connector.publish(ref, _draft(delivery))
     except cx.ConnectorError as exc:
         return _after_error(delivery, exc, connector, ref)
-    return _stamp(delivery, remote)
+    outcome = _stamp(delivery, remote)
+    if outcome == "published":
+        _first_comment_post(delivery, connector, ref)
+    return outcome
+
+
+def _first_comment_post(delivery: Delivery, connector: Connector, ref: AccountRef) -> None:
+    """Post the first comment under a post just published on Facebook or Instagram, once: the comment's id is
+    stamped on the delivery, and a failure is written in the trail (the post itself stays published)."""
+    text = delivery.post.first_comment
+    if not text or delivery.account.platform not in FIRST_COMMENT_NETWORKS or delivery.first_comment_id:
+        return
+    comment = getattr(connector, "comment", None)
+    if comment is None:
+        return
+    try:
+        made = comment(ref, delivery.remote_id, text)
+    except cx.ConnectorError as exc:
+        detail = _("The first comment could not be posted: %(detail)s") % {"detail": exc}
+    else:
+        Delivery.objects.filter(id=delivery.id, first_comment_id="").update(first_comment_id=str(made.id)[:300])
+        detail = _("First comment posted.")
+    DeliveryEvent.objects.create(delivery_id=delivery.id, from_state=S.PUBLISHED, to_state=S.PUBLISHED, detail=detail)
 
 
 def _too_late(delivery: Delivery, now: datetime) -> str | None:
@@ -962,7 +1240,7 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 
 def _reconcile(delivery: Delivery, connector: Connector, ref: AccountRef) -> RemotePost | None:
     """Our post on the network, if an attempt whose answer was lost made it."""
-    draft = _draft(delivery)
+    draft = _draft(delivery, media=False)
     since = (delivery.due_at or delivery.created_at) - RECONCILE_MARGIN
     return connector.find_post(ref, text=posted_text(draft.text, draft.link), since=since)
 

@@ -7,18 +7,19 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
-from accounts.models import Membership, Platform, SocialAccountStatus
+from accounts.models import Membership, Platform, SocialAccount, SocialAccountStatus
 from accounts.permissions import org_required
 from accounts.roles import Perm, refusal, role_allows
 from smms.errors import DomainError, Forbidden, ValidationFailed
@@ -34,7 +35,10 @@ from .forms import (
     PostImportForm,
     QueueSlotsForm,
 )
-from .models import Campaign, ImportMode, Post, PostImport, PostStatus
+from .models import Campaign, ImportMode, MediaAsset, Post, PostImport, PostStatus
+
+# Room for the multipart envelope and the other fields around an uploaded image.
+UPLOAD_OVERHEAD = 64 * 1024
 
 
 def _add_error(form: Form, exc: DomainError) -> None:
@@ -53,30 +57,53 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "publishing/index.html", context)
 
 
-def _compose_form(request: HttpRequest) -> ComposeForm:
+def _compose_form(request: HttpRequest, initial: dict[str, Any] | None = None) -> ComposeForm:
     org = request.org  # type: ignore[attr-defined]
     accounts = account_selectors.social_account_list(org=org, status=SocialAccountStatus.CONNECTED)
     return ComposeForm(
         request.POST or None,
+        initial=initial,
         accounts=accounts.order_by("platform", "handle"),
         campaigns=selectors.campaign_list(org=org),
+        groups=account_selectors.account_group_list(org=org),
     )
 
 
-def _create(form: ComposeForm, actor: Membership, action: str) -> Post:
-    """Create the post, then submit or schedule it as the pressed button says."""
+def _targets(request: HttpRequest, form: ComposeForm) -> list[SocialAccount]:
+    """The accounts ticked and the connected accounts of the groups chosen, each once."""
+    chosen = form.chosen_accounts()
+    group_ids = form.chosen_group_ids()
+    if group_ids:
+        chosen += selectors.group_accounts(org=request.org, group_ids=group_ids)  # type: ignore[attr-defined]
+    return list({account.id: account for account in chosen}.values())
+
+
+def _images(request: HttpRequest, form: ComposeForm) -> list[MediaAsset]:
+    ids = form.cleaned_data.get("media") or []
+    return selectors.media_asset_list(org=request.org, asset_ids=ids) if ids else []  # type: ignore[attr-defined]
+
+
+def _save(request: HttpRequest, form: ComposeForm, action: str, post: Post | None = None) -> Post:
+    """Create the post (or rewrite the draft ``post``), then submit or schedule it as the pressed button says."""
+    actor = request.membership  # type: ignore[attr-defined]
     data = form.cleaned_data
     at = data["scheduled_at"]
     if action == "schedule" and at is None:
         raise ValidationFailed(_("Choose when to publish."), field="scheduled_at")
-    post = services.post_create(
-        actor=actor,
-        text=data["text"],
-        accounts=form.chosen_accounts(),
-        variants={platform: {"text": text, "link": link} for platform, (text, link) in form.variants().items()},
-        scheduled_at=at,
-        campaign=form.chosen_campaign(),
-    )
+    targets = _targets(request, form)
+    media = _images(request, form)
+    values: dict[str, Any] = {
+        "actor": actor,
+        "text": data["text"],
+        "accounts": targets,
+        "variants": {p: {"text": text, "link": link} for p, (text, link) in form.variants(targets).items()},
+        "scheduled_at": at,
+        "campaign": form.chosen_campaign(),
+        "media": media,
+        "alt_texts": form.alt_texts(asset.id for asset in media),
+        "first_comment": data["first_comment"],
+    }
+    post = services.post_create(**values) if post is None else services.post_update(post=post, **values)
     if action == "schedule":
         return services.post_schedule(post=post, actor=actor, at=at)
     if action == "queue":
@@ -89,17 +116,16 @@ def _create(form: ComposeForm, actor: Membership, action: str) -> Post:
     return post
 
 
-@org_required(Perm.COMPOSE_POSTS)
-def compose(request: HttpRequest) -> HttpResponse:
+def _composer(request: HttpRequest, form: ComposeForm, post: Post | None = None) -> HttpResponse:
+    """Save what was posted and go to the post, or show the composer again with what went wrong."""
     membership = request.membership  # type: ignore[attr-defined]
-    form = _compose_form(request)
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action", "submit")
         if action == "schedule" and not selectors.may_schedule_own_posts(actor=membership):
             action = "submit"
         try:
             with transaction.atomic():  # a refused queue (an account without slots) leaves no stray draft
-                post = _create(form, membership, action)
+                saved = _save(request, form, action, post)
         except DomainError as exc:
             _add_error(form, exc)
         else:
@@ -108,32 +134,137 @@ def compose(request: HttpRequest) -> HttpResponse:
                 "schedule": _("Post scheduled."),
                 "draft": _("Draft saved."),
                 "queue": _("Post added to the queue.")
-                if post.status == PostStatus.SCHEDULED
+                if saved.status == PostStatus.SCHEDULED
                 else _("Post sent for approval; its queue slots are kept for it."),
             }
             messages.success(request, done.get(action, done["draft"]))
-            return redirect("post_detail", post_id=post.id)
+            return redirect("post_detail", post_id=saved.id)
+    media: list[MediaAsset] = []
+    if request.method == "POST":
+        try:
+            media = _images(request, form) if form.is_valid() else []
+        except DomainError:  # already said when saving was tried
+            media = []
+    elif post is not None:
+        media = selectors.post_media(org=request.org, post=post)  # type: ignore[attr-defined]
+    alts = form.alt_texts(asset.id for asset in media) if form.is_bound else {}
     accounts = form.account_by_id.values()
     context = {
         "form": form,
+        "post": post,
         "networks": [(Platform(p).label, [a for a in accounts if a.platform == p]) for p in form.platforms],
-        "account_groups": account_selectors.account_group_list(org=request.org),  # type: ignore[attr-defined]
+        "account_groups": form.group_by_id.values(),
         "may_schedule": selectors.may_schedule_own_posts(actor=membership),
+        "media": [(asset, alts.get(asset.id, asset.alt_text)) for asset in media],
+        "max_megabytes": services.megabytes(settings.SMMS_MEDIA_MAX_BYTES),
+        "first_comment_networks": bool(set(form.platforms) & set(services.FIRST_COMMENT_NETWORKS)),
     }
+    if post is not None:
+        context["send_back_comment"] = selectors.post_send_back_comment(org=request.org, post=post)  # type: ignore[attr-defined]
     return render(request, "publishing/compose.html", context)
+
+
+@org_required(Perm.COMPOSE_POSTS)
+def compose(request: HttpRequest) -> HttpResponse:
+    return _composer(request, _compose_form(request))
+
+
+@org_required(Perm.COMPOSE_POSTS)
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+    """The composer on a draft (new, or sent back with the approver's comment shown); other posts are not
+    edited: what was submitted is what the approver approves."""
+    post = selectors.post_get(org=request.org, post_id=post_id)  # type: ignore[attr-defined]
+    if post.status != PostStatus.DRAFT:
+        messages.error(request, _("Only a draft can be changed: send it back first."))
+        return redirect("post_detail", post_id=post.id)
+    variants = {v.platform: v for v in post.variants.all()}
+    initial: dict[str, Any] = {
+        "text": post.text,
+        "first_comment": post.first_comment,
+        "accounts": [str(d.account_id) for d in post.deliveries.all()],
+        "campaign": str(post.campaign_id or ""),
+        "scheduled_at": timezone.localtime(post.scheduled_at) if post.scheduled_at else None,
+    }
+    for platform, variant in variants.items():
+        initial[f"variant_{platform}_text"] = variant.text
+        initial[f"variant_{platform}_link"] = variant.link
+    return _composer(request, _compose_form(request, initial=initial), post)
 
 
 @org_required(Perm.COMPOSE_POSTS)
 @require_POST
 def compose_check(request: HttpRequest) -> HttpResponse:
-    """Live feedback in the composer: per chosen network, the character count and what it would refuse."""
+    """Live feedback in the composer: per chosen network (per instance on Mastodon), the text as it will be
+    posted, its count, the accounts it goes to (groups expanded), the images, and what would be refused."""
     form = _compose_form(request)
     form.is_valid()  # a half-written form still gets its counts: read what parsed
-    data = form.cleaned_data
-    chosen = [form.account_by_id[key] for key in data.get("accounts", [])]
-    variants = form.variants() if chosen and "text" in data else {}
-    checks = selectors.text_checks(accounts=chosen, text=request.POST.get("text", ""), variants=variants)
+    chosen = _targets(request, form)
+    variants = form.variants(chosen) if chosen else {}
+    try:
+        media = _images(request, form)
+    except DomainError:
+        media = []
+    checks = selectors.text_checks(accounts=chosen, text=request.POST.get("text", ""), variants=variants, media=media)
     return render(request, "publishing/partials/checks.html", {"checks": checks})
+
+
+@org_required(Perm.COMPOSE_POSTS)
+@require_POST
+def media_upload(request: HttpRequest) -> HttpResponse:
+    """An image added in the composer: stored, then shown as a thumbnail whose hidden input joins the form.
+    A body larger than the cap is refused before its file is read."""
+    limit = settings.SMMS_MEDIA_MAX_BYTES
+    error = ""
+    asset = None
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit + UPLOAD_OVERHEAD:
+        error = _("The file is too large: images can be at most %(max)s MB.") % {"max": services.megabytes(limit)}
+    elif "upload" not in request.FILES:
+        error = _("Choose an image to add.")
+    else:
+        upload = request.FILES["upload"]
+        try:
+            asset = services.media_asset_upload(
+                actor=request.membership,  # type: ignore[attr-defined]
+                file=upload,
+                name=upload.name or "",
+                alt_text=request.POST.get("alt_text", ""),
+            )
+        except DomainError as exc:
+            error = exc.message
+    context = {"asset": asset, "alt": asset.alt_text if asset else "", "error": error}
+    # htmx swaps only successful answers: a refusal is shown in the list all the same.
+    response = render(
+        request, "publishing/partials/media_item.html", context, status=200 if asset or request.htmx else 400
+    )
+    response["HX-Trigger-After-Settle"] = "media-changed"  # the previews show the new image
+    return response
+
+
+def _image(asset: MediaAsset, cache: str) -> FileResponse:
+    try:
+        content = asset.file.open("rb")
+    except OSError:  # lost from storage
+        raise Http404(_("No such image.")) from None
+    response = FileResponse(content, content_type=asset.mime_type)
+    response["Content-Disposition"] = f'inline; filename="image-{asset.id}.{asset.extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = cache
+    return response
+
+
+@org_required(Perm.VIEW)
+def media_file(request: HttpRequest, asset_id: int) -> HttpResponse:
+    """One of the organization's images, for its members' pages."""
+    asset = selectors.media_asset_get(org=request.org, asset_id=asset_id)  # type: ignore[attr-defined]
+    return _image(asset, "private, max-age=3600")
+
+
+@require_GET
+def media_public(request: HttpRequest, token: str) -> HttpResponse:
+    """The one image a signed, expiring URL names, for a network fetching it (Facebook, Instagram): the
+    signature is the permission, so no session is asked for."""
+    return _image(selectors.media_asset_from_token(token=token), "private, max-age=600")
 
 
 @org_required(Perm.VIEW)
@@ -147,6 +278,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         # Cancelling stops what is not under way; a post whose deliveries are all done has nothing to stop.
         "can_cancel": post.status != PostStatus.CANCELLED and any(d.state in services.OPEN_STATES for d in deliveries),
         "variants": post.variants.all(),
+        "media": selectors.post_media(org=org, post=post),
         "trail": selectors.post_trail(org=org, post=post),
         "approve_form": ApproveForm(initial={"at": post.scheduled_at}),
         "may_approve": selectors.may_approve(actor=request.membership, post=post),  # type: ignore[attr-defined]

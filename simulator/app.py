@@ -226,7 +226,8 @@ class Simulator:
         author = request.args.get("author")
         kind = request.args.get("kind")
         posts = [
-            dict(p.__dict__)
+            # with what each attached media item was stored as (type, size, alt text, Meta's image_url)
+            {**p.__dict__, "media": [self.world.media.get((platform, m), {}) for m in p.media_ids]}
             for p in self.world.iter_posts(platform, newest_first=False)
             if (author is None or p.author_id == author) and (kind is None or p.kind == kind)
         ]

@@ -3,6 +3,7 @@ outsider who owns another organization, so permission and isolation tests read a
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from tests.factories import (
     SocialAccountFactory,
     TeamFactory,
 )
+from tests.images import TINY_PNG
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls around it are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -168,8 +170,10 @@ def org_objects(personas):
             status="invalid", rows_total=2, rows_checked=2, rows_good=1,
             report=[{"row": 3, "column": "accounts", "message": "No X account @b in this organization."}],
         )  # fmt: skip
+        media_asset = publishing_services.media_asset_upload(actor=membership, file=io.BytesIO(TINY_PNG), name="a.png")
         return {
             "post_import": post_import,
+            "media_asset": media_asset,
             "campaign": campaign,
             "post": post,
             "post_delivery": Delivery.objects.get(post=post),

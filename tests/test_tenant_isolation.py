@@ -56,6 +56,8 @@ ID_URLS = {
     "post_send_back": ("post", {"post_id": "post"}),
     "post_cancel": ("post", {"post_id": "post"}),
     "post_move": ("post", {"post_id": "post"}),
+    "post_edit": ("get", {"post_id": "post"}),
+    "media_file": ("get", {"asset_id": "media_asset"}),
     "campaign_edit": ("get", {"campaign_id": "campaign"}),
     "campaign-detail": ("get", {"pk": "campaign"}),
     "post-detail": ("get", {"pk": "post"}),
@@ -86,6 +88,7 @@ EXEMPT = {
     "connect_start": "addressed by a network name, not an organization's object",
     "connect_callback": "addressed by a network name; the flow state lives in the caller's session",
     "connect_password": "addressed by a network name, not an organization's object",
+    "media_public": "addressed by a signed, expiring token naming one image: the signature is the permission",
 }
 
 

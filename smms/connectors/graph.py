@@ -331,6 +331,15 @@ class GraphConnector(Connector):
         response = self._request(account, "POST", f"{target_id}/{self.reply_edge}", data={"message": text})
         return t.RemotePost(id=self._created_id(response, self.reply_what), text=text)
 
+    def comment(self, account: t.AccountRef, post_id: str, text: str) -> t.RemotePost:
+        """A top-level comment by the account on its own post (the "first comment" under a new post)."""
+        if not text.strip():
+            raise errors.ValidationError("a comment needs text", platform=self.platform)
+        # https://developers.facebook.com/docs/graph-api/reference/object/comments/#publish
+        # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments#creating
+        response = self._request(account, "POST", f"{post_id}/comments", data={"message": text})
+        return t.RemotePost(id=self._created_id(response, "comment"), text=text)
+
     def hide(self, account: t.AccountRef, comment_id: str, hidden: bool = True) -> None:
         # https://developers.facebook.com/docs/graph-api/reference/comment/#updating
         # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment#updating

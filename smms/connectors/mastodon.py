@@ -117,6 +117,8 @@ class MastodonConnector(Connector):
     def publish(self, account: t.AccountRef, draft: t.Draft) -> t.RemotePost:
         body = draft.text if not draft.link or draft.link in draft.text else f"{draft.text}\n{draft.link}"
         check = self.validate_text(body)
+        if not check.ok and check.length > check.limit:  # longer than the default: this instance may allow it
+            check = self.validate_text(body, self.max_characters())
         if not check.ok:
             raise errors.ValidationError("; ".join(check.problems), platform=self.platform)
         media_ids = [self._upload(account, item.content, item.mime_type, item.alt_text) for item in draft.media]
@@ -225,8 +227,20 @@ class MastodonConnector(Connector):
                 return post
         return None
 
-    def validate_text(self, text_value: str) -> t.TextCheck:
-        return text.check_mastodon(text_value)
+    def validate_text(self, text_value: str, limit: int = 500) -> t.TextCheck:
+        return text.check_mastodon(text_value, limit)
+
+    def max_characters(self) -> int:
+        """The instance's status length limit: Mastodon's default is 500, many instances raise it."""
+        # https://docs.joinmastodon.org/methods/instance/#v2
+        answer = self.http.request("GET", "/api/v2/instance", bucket="instance")
+        data = expect(answer.data, Mapping, self.platform, "instance")
+        configuration = field_of(data, "configuration", Mapping, self.platform, "instance")
+        statuses = field_of(configuration, "statuses", Mapping, self.platform, "instance")
+        limit = field_of(statuses, "max_characters", int, self.platform, "instance")
+        if limit < 1:
+            raise errors.MalformedPayload("max_characters is not a positive number", platform=self.platform)
+        return limit
 
     # --- reading -----------------------------------------------------------------------------------------------
     def fetch_mentions(self, account: t.AccountRef, cursor: str | None) -> t.Page:

@@ -168,6 +168,15 @@ SMMS_PUBLISH_RETRY_BASE = env_int("SMMS_PUBLISH_RETRY_BASE", 30)
 # How long a worker's claim on a delivery lasts. Longer than CELERY_TASK_TIME_LIMIT, so the claim of a live
 # worker never expires under it; past it, the recovery sweep asks the network whether the post was made.
 SMMS_PUBLISH_CLAIM_SECONDS = env_int("SMMS_PUBLISH_CLAIM_SECONDS", 600)
+# Largest image the composer accepts, in bytes (each network has its own, smaller caps, checked per post).
+SMMS_MEDIA_MAX_BYTES = env_int("SMMS_MEDIA_MAX_BYTES", 16 * 1024 * 1024)
+# Public address the networks that fetch images themselves (Facebook, Instagram) reach SMMS at; each image is
+# served there at a signed URL valid SMMS_MEDIA_URL_MAX_AGE seconds. Defaults to SMMS_BASE_URL.
+SMMS_PUBLIC_BASE_URL = env_str("SMMS_PUBLIC_BASE_URL", "") or SMMS_BASE_URL
+SMMS_MEDIA_URL_MAX_AGE = env_int("SMMS_MEDIA_URL_MAX_AGE", 24 * 3600)
+# Uploads: files over 2.5 MB go to a temporary file rather than memory; a request carries at most 10 files.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
 # --- Webhooks ------------------------------------------------------------------------------------------
 # Organizations register the URLs SMMS posts events to. Off, a URL whose host resolves to a private, loopback

@@ -8,13 +8,11 @@ document.addEventListener("submit", (event) => {
   const question = form.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
-// The composer's account groups: a group's button ticks its accounts.
+// The composer's images: removing one drops its hidden input, and the previews follow.
 document.addEventListener("click", (event) => {
-  const button = event.target.closest("button[data-tick]");
+  const button = event.target.closest("button[data-remove-media]");
   if (!button) return;
-  for (const id of button.dataset.tick.split(" ").filter(Boolean)) {
-    const box = button.form.querySelector(`input[name="accounts"][value="${id}"]`);
-    if (box) box.checked = true;
-  }
-  button.form.dispatchEvent(new Event("change", { bubbles: true }));
+  const form = button.form;
+  button.closest("li").remove();
+  form.dispatchEvent(new Event("change", { bubbles: true }));
 });

@@ -32,9 +32,9 @@ def test_a_post_is_composed_submitted_approved_and_published_on_two_networks(liv
     sign_in(page, live_server.url, "agent@acme.test")
     page.goto(f"{live_server.url}/publishing/compose/")
     page.get_by_label("Text", exact=True).fill(TEXT)
-    page.get_by_role("button", name="Group: Launch").click()  # a group ticks its accounts
-    expect(page.get_by_label(str(mastodon))).to_be_checked()
-    expect(page.get_by_label(str(bluesky))).to_be_checked()
+    page.get_by_label("Launch (2 accounts)").check()  # a group stands for its accounts, shown in the preview
+    expect(page.get_by_test_id("targets-mastodon")).to_have_text(f"Goes to: {mastodon}")
+    expect(page.get_by_test_id("targets-bluesky")).to_have_text(f"Goes to: {bluesky}")
     expect(page.get_by_test_id("count-mastodon")).to_have_text(f"{len(TEXT)} / 500")
     page.get_by_text("A different text or link per network").click()
     page.get_by_label("Text for Bluesky").fill(BLUESKY_TEXT)

@@ -79,6 +79,13 @@ def test_over_long_text_is_refused_before_sending(connected):
     assert connector.validate_text("x" * 476 + " https://example.com/" + "a" * 200).ok  # a URL counts 23
 
 
+def test_the_instance_says_its_own_status_limit(connected):
+    connector, _account = connected
+    assert connector.max_characters() == 500  # the simulated instance's configuration.statuses.max_characters
+    assert connector.validate_text("x" * 700, 1000).ok
+    assert not connector.validate_text("x" * 700).ok
+
+
 def test_mentions_walk_every_page_once_even_when_new_ones_arrive(connected, admin):
     connector, account = connected
     first = connector.fetch_mentions(account, None)  # first poll: the latest page, sets the cursor

@@ -62,11 +62,12 @@ def test_a_variant_too_long_for_its_network_is_refused(personas, accounts):
     assert refused.value.field == "variants"
 
 
-def test_a_text_only_post_to_instagram_is_refused_until_media_can_be_attached(personas):
+def test_a_text_only_post_to_instagram_is_refused(personas):
     instagram = SocialAccountFactory(organization=personas.org, platform="instagram")
     with pytest.raises(ValidationFailed) as refused:
         services.post_create(actor=personas.agent, text="Caption", accounts=[instagram])
-    assert refused.value.message == "Instagram posts need an image or a video, which SMMS cannot attach yet."
+    assert refused.value.message == "Instagram posts need an image: add one, or leave Instagram out."
+    assert refused.value.field == "media"
 
 
 def test_an_account_that_needs_reconnecting_is_refused(personas, accounts):
