@@ -60,6 +60,9 @@ class SimulatorServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds an idle connection stays open
+    # Headers and body leave in separate writes: with Nagle's algorithm the body would wait for the client's
+    # delayed ACK of the headers (40 ms on Linux) on every kept-alive answer.
+    disable_nagle_algorithm = True
     server: SimulatorServer
 
     def setup(self) -> None:
