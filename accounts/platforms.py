@@ -70,9 +70,12 @@ def _session(platform: str) -> requests.Session:
     if platform not in sessions:
         session = requests.Session()
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        # Without proxy or CA-bundle variables in the environment there is nothing for requests to read there
-        # on every call (it would also read ~/.netrc credentials, which SMMS never wants sent).
-        session.trust_env = bool(urllib.request.getproxies()) or any(os.environ.get(name) for name in CA_VARIABLES)
+        # requests reads the environment on every call (proxies, CA bundle, and ~/.netrc credentials, which SMMS
+        # never wants sent). It is read once here instead; only proxy variables need requests' own handling.
+        session.trust_env = bool(urllib.request.getproxies())
+        bundle = next((os.environ[name] for name in CA_VARIABLES if os.environ.get(name)), None)
+        if bundle is not None:
+            session.verify = bundle
         sessions[platform] = session
     return sessions[platform]
 
