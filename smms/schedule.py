@@ -24,6 +24,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "publishing-deliveries-dispatch": {"task": "publishing.tasks.deliveries_dispatch", "schedule": 5.0},
     # A worker can die between the network's answer and the record: reconcile expired claims every minute.
     "publishing-deliveries-recover": {"task": "publishing.tasks.deliveries_recover", "schedule": 60.0},
+    # Published posts' figures are fetched on a decaying schedule (10 min after publication first): rows are made
+    # for newly published deliveries and the due ones handed to the polling queue every minute.
+    "analytics-metrics-dispatch": {"task": "analytics.tasks.metrics_dispatch", "schedule": 60.0},
     # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
     "tokens-refresh-expiring": {"task": "accounts.tasks.social_accounts_refresh_expiring", "schedule": 300.0},
 }
