@@ -97,3 +97,37 @@ def rates_of(
         engagement_rate=ratio(engagements, reach),
         virality_rate=ratio(shares, reach),
     )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over several posts. Rates weigh each post by its reach: only posts whose reach is known count in
+    them, so a Mastodon post (no reach) neither inflates nor dilutes an account's engagement rate."""
+
+    posts: int = 0
+    engagements: int = 0
+    shares: int = 0
+    posts_with_reach: int = 0
+    reach: int = 0
+    engagements_with_reach: int = 0
+    shares_with_reach: int = 0
+
+    @property
+    def engagement_rate(self) -> float | None:
+        return ratio(self.engagements_with_reach, self.reach) if self.posts_with_reach else None
+
+    @property
+    def virality_rate(self) -> float | None:
+        return ratio(self.shares_with_reach, self.reach) if self.posts_with_reach else None
+
+    def per_follower(self, followers: int | None) -> float | None:
+        """Engagements per post per follower, for accounts on networks that give no reach."""
+        if not followers or not self.posts:
+            return None
+        return self.engagements / self.posts / followers
+
+
+def followers_of(extra: object) -> int | None:
+    """The follower count stored with an account (``extra["followers"]``), when SMMS knows it."""
+    value = extra.get("followers") if isinstance(extra, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -64,6 +64,9 @@ ID_URLS = {
     "post-schedule": ("post", {"pk": "post"}),
     "post-cancel": ("post", {"pk": "post"}),
     "delivery-detail": ("get", {"pk": "post_delivery"}),
+    "analytics_account": ("get", {"account_id": "account"}),
+    "analytics_campaign": ("get", {"campaign_id": "campaign"}),
+    "analytics_post_metrics": ("get", {"post_id": "post"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",
