@@ -67,6 +67,9 @@ ID_URLS = {
     "analytics_account": ("get", {"account_id": "account"}),
     "analytics_campaign": ("get", {"campaign_id": "campaign"}),
     "analytics_post_metrics": ("get", {"post_id": "post"}),
+    "analytics-delivery-detail": ("get", {"pk": "post_delivery"}),
+    "analytics-account-detail": ("get", {"pk": "account"}),
+    "analytics-campaign-detail": ("get", {"pk": "campaign"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",
