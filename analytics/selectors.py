@@ -16,6 +16,7 @@ from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import selectors as account_selectors
 from accounts.models import Organization, Platform, SocialAccount
@@ -349,7 +350,11 @@ def best_times(*, account: SocialAccount, tz: tzinfo | str, limit: int = 3) -> B
             "No time of the week has %(count)s measured posts yet: post at a few regular times to compare them."
         ) % {"count": BEST_TIME_MIN_PER_BUCKET}
     else:
-        shortage = _("Not enough history yet: %(have)s measured posts, %(need)s needed.") % {
+        shortage = ngettext(
+            "Not enough history yet: %(have)s measured post, %(need)s needed.",
+            "Not enough history yet: %(have)s measured posts, %(need)s needed.",
+            len(scored),
+        ) % {
             "have": len(scored),
             "need": BEST_TIME_MIN_POSTS,
         }
