@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import SocialAccount
 from publishing.models import Delivery
 
 
@@ -82,3 +83,15 @@ class MetricsSnapshot(Counts):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} @ {self.at}"
+
+
+class AccountAudience(models.Model):
+    """An account's follower count, refreshed at most daily with its posts' figures, for the engagements per
+    follower shown where the network gives no reach (Mastodon, Bluesky)."""
+
+    account = models.OneToOneField(SocialAccount, on_delete=models.CASCADE, primary_key=True, related_name="audience")
+    followers = models.PositiveIntegerField(_("followers"))
+    fetched_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.followers} followers"

@@ -26,7 +26,7 @@ from publishing.models import Campaign, Delivery, DeliveryState
 from smms.errors import NotFound
 
 from .definitions import DEFINITIONS, Rates, Totals, followers_of, rates_of
-from .models import DeliveryMetrics, MetricsSnapshot
+from .models import AccountAudience, DeliveryMetrics, MetricsSnapshot
 
 # Best times need this many measured posts in a weekday-and-hour, and this many in all, to say anything.
 BEST_TIME_MIN_PER_BUCKET = 2
@@ -77,6 +77,15 @@ def measured(*, org: Organization) -> QuerySet[DeliveryMetrics]:
     return DeliveryMetrics.objects.filter(delivery__post__organization=org, fetched_at__isnull=False)
 
 
+def followers(account: SocialAccount) -> int | None:
+    """The account's follower count as last fetched (select_related "audience" to spare a query), else any
+    count stored with the account, else None."""
+    try:
+        return account.audience.followers
+    except AccountAudience.DoesNotExist:
+        return followers_of(account.extra)
+
+
 def definitions() -> dict[str, str]:
     return {key: str(text) for key, text in DEFINITIONS.items()}
 
@@ -102,9 +111,9 @@ def _figures(delivery: Delivery, metrics: DeliveryMetrics | None) -> DeliveryFig
             likes=metrics.likes, shares=metrics.shares, replies=metrics.replies, quotes=metrics.quotes,
             impressions=metrics.impressions, views=metrics.views,
         )  # fmt: skip
-        followers = followers_of(account.extra)
-        if rates.reach is None and followers:
-            per_follower = rates.engagements / followers
+        followers_count = followers(account)
+        if rates.reach is None and followers_count:
+            per_follower = rates.engagements / followers_count
     return DeliveryFigures(
         delivery=delivery,
         metrics=metrics,
@@ -117,7 +126,9 @@ def _figures(delivery: Delivery, metrics: DeliveryMetrics | None) -> DeliveryFig
 
 def delivery_metrics_get(*, org: Organization, delivery_id: int) -> DeliveryFigures:
     """One of the organization's deliveries with its latest figures and its growth chart."""
-    delivery = publishing_selectors.delivery_list(org=org).filter(id=delivery_id).first()
+    delivery = (
+        publishing_selectors.delivery_list(org=org).select_related("account__audience").filter(id=delivery_id).first()
+    )
     if delivery is None:
         raise NotFound(_("No such delivery."))
     figures = _figures(delivery, DeliveryMetrics.objects.filter(delivery=delivery).first())
@@ -129,7 +140,9 @@ def post_metrics(*, org: Organization, post_id: int) -> list[DeliveryFigures]:
     """Figures of each published delivery of one of the organization's posts, each with its growth chart."""
     post = publishing_selectors.post_get(org=org, post_id=post_id)
     deliveries = list(
-        publishing_selectors.delivery_list(org=org, post=post, states=[DeliveryState.PUBLISHED]).order_by("id")
+        publishing_selectors.delivery_list(org=org, post=post, states=[DeliveryState.PUBLISHED])
+        .select_related("account__audience")
+        .order_by("id")
     )
     rows = {m.delivery_id: m for m in DeliveryMetrics.objects.filter(delivery__in=deliveries)}
     series: dict[int, list[MetricsSnapshot]] = defaultdict(list)
@@ -194,10 +207,10 @@ def account_summaries(*, org: Organization) -> list[AccountFigures]:
         AccountFigures(
             account=account,
             totals=_totals(rows.get(account.id)),
-            followers=followers_of(account.extra),
+            followers=followers(account),
             reach_reported=account.platform not in NO_REACH,
         )
-        for account in account_selectors.social_account_list(org=org)
+        for account in account_selectors.social_account_list(org=org).select_related("audience")
     ]
 
 
@@ -205,7 +218,7 @@ def account_figures(*, org: Organization, account_id: int) -> AccountFigures:
     account = account_selectors.social_account_get(org=org, account_id=account_id)
     row = measured(org=org).filter(delivery__account=account).aggregate(**TOTALS)
     return AccountFigures(
-        account=account, totals=_totals(row if row["posts"] else None), followers=followers_of(account.extra),
+        account=account, totals=_totals(row if row["posts"] else None), followers=followers(account),
         reach_reported=account.platform not in NO_REACH,
     )  # fmt: skip
 
@@ -214,7 +227,7 @@ def top_posts(
     *, org: Organization, account: SocialAccount | None = None, campaign: Campaign | None = None, limit: int = 10
 ) -> list[DeliveryFigures]:
     """The measured posts with the most engagements, of one account or one campaign."""
-    rows = measured(org=org).select_related("delivery__post", "delivery__account").annotate(total=ENGAGEMENTS)
+    rows = measured(org=org).select_related("delivery__post", "delivery__account__audience").annotate(total=ENGAGEMENTS)
     if account is not None:
         rows = rows.filter(delivery__account=account)
     if campaign is not None:
@@ -317,7 +330,7 @@ def best_times(*, account: SocialAccount, tz: tzinfo | str, limit: int = 3) -> B
         .filter(delivery__published_at__isnull=False)
         .values_list("delivery__published_at", "likes", "shares", "replies", "quotes", "impressions", "views")
     )
-    followers = followers_of(account.extra)
+    audience = followers(account)
     scored: list[tuple[datetime, float]] = []
     unscored: list[tuple[datetime, int]] = []
     for published_at, likes, shares, replies, quotes, impressions, views in rows:
@@ -326,8 +339,8 @@ def best_times(*, account: SocialAccount, tz: tzinfo | str, limit: int = 3) -> B
                          views=views)  # fmt: skip
         if rates.engagement_rate is not None:
             scored.append((published_at, rates.engagement_rate))
-        elif rates.reach is None and followers:
-            scored.append((published_at, rates.engagements / followers))
+        elif rates.reach is None and audience:
+            scored.append((published_at, rates.engagements / audience))
         elif rates.reach is None:
             unscored.append((published_at, rates.engagements))
     if unscored and not scored:  # no reach, no followers: compare the account's posts with each other

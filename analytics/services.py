@@ -30,10 +30,11 @@ from accounts import services as account_services
 from accounts.models import SocialAccount, SocialAccountStatus
 from publishing.models import Delivery, DeliveryState
 from smms.connectors import errors as cx
-from smms.connectors.types import Metrics
+from smms.connectors.base import Connector
+from smms.connectors.types import AccountRef, Metrics
 
 from .definitions import FETCH_SCHEDULE, next_fetch
-from .models import DeliveryMetrics, MetricsSnapshot, StopReason
+from .models import AccountAudience, DeliveryMetrics, MetricsSnapshot, StopReason
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ MAX_MISSES = 2
 # Posts asked for in one call of a connector's metrics(): the networks' batch lookups (X 100 ids, Mastodon 40,
 # Bluesky 25) and, for the networks asked post by post (Facebook, Instagram), a bound on one task's calls.
 BATCH_CAP = {"x": 100, "mastodon": 40, "bluesky": 25, "facebook": 25, "instagram": 25}
+# An account's follower count is fetched again after this long.
+AUDIENCE_MAX_AGE = timedelta(days=1)
 COUNTERS = ("likes", "shares", "replies", "quotes", "impressions", "views")
 
 
@@ -187,11 +190,29 @@ def _fetch_account(account: SocialAccount, rows: list[_Row]) -> Counter[str]:
             }
             outcome += _defer(chunk, timezone.now() + RETRY_AFTER, note)
             continue
+        if start == 0:
+            _audience_refresh(account, connector, ref)
         found = [row for row in chunk if row.remote_id in answer]
         for row in found:
             outcome[_record(row, answer[row.remote_id])] += 1
         outcome += _missed([row for row in chunk if row.remote_id not in answer], network)
     return outcome
+
+
+def _audience_refresh(account: SocialAccount, connector: Connector, ref: AccountRef) -> None:
+    """Keep the account's follower count at most AUDIENCE_MAX_AGE old, where the network tells it. A failure
+    only leaves the older count (or none): the posts' figures matter more."""
+    now = timezone.now()
+    if AccountAudience.objects.filter(account=account, fetched_at__gt=now - AUDIENCE_MAX_AGE).exists():
+        return
+    try:
+        followers = connector.followers(ref)
+    except cx.ConnectorError as exc:
+        if not isinstance(exc, cx.NotSupported):
+            logger.info("followers of account %s: %s", account.id, exc)
+        return
+    if followers is not None and followers >= 0:
+        AccountAudience.objects.update_or_create(account=account, defaults={"followers": followers, "fetched_at": now})
 
 
 def _clean(metrics: Metrics) -> dict[str, int | None]:

@@ -190,3 +190,33 @@ def test_the_beat_task_makes_rows_and_fetches_through_the_queue(personas, simula
         assert tasks.metrics_dispatch() == 1
         assert tasks.metrics_dispatch() == 0
     assert DeliveryMetrics.objects.get(delivery=delivery).fetch_count == 1
+
+
+@pytest.mark.parametrize("platform", ["mastodon", "bluesky"])
+def test_networks_without_reach_give_their_follower_count_for_engagements_per_follower(personas, simulator, platform):
+    from analytics import selectors
+    from analytics.models import AccountAudience
+
+    account = connect(personas, simulator, platform)
+    publish(personas, account, "Per follower")
+    services.metrics_rows_ensure()
+    simulator.advance(3600)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        services.metrics_fetch(delivery_ids=services.metrics_due())
+
+    [user] = [u for u in simulator.users(platform) if u["id"] == account.remote_id]
+    assert AccountAudience.objects.get(account=account).followers == user["followers"] > 0
+    [figures] = selectors.account_summaries(org=personas.org)
+    assert figures.totals.engagement_rate is None
+    assert figures.per_follower == pytest.approx(figures.totals.engagements / user["followers"])
+
+
+def test_a_network_that_gives_no_follower_count_leaves_it_unknown(personas, simulator):
+    from analytics.models import AccountAudience
+
+    account = connect(personas, simulator, "x")
+    publish(personas, account, "No audience asked")
+    services.metrics_rows_ensure()
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        assert services.metrics_fetch(delivery_ids=services.metrics_due()) == {"fetched": 1}
+    assert not AccountAudience.objects.filter(account=account).exists()
