@@ -96,8 +96,8 @@ class AccountFiguresViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, An
     @extend_schema(responses=AccountFiguresSerializer(many=True))
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        ids = {account.id for account in page or []}
-        figures = [_account(f) for f in selectors.account_summaries(org=self.org) if f.account.id in ids]
+        ids = [account.id for account in page or []]
+        figures = [_account(f) for f in selectors.account_summaries(org=self.org, account_ids=ids)]
         figures.sort(key=lambda f: f["account"].id)
         return self.get_paginated_response(AccountFiguresSerializer(figures, many=True).data)
 

@@ -93,3 +93,19 @@ def test_the_schema_lists_the_analytics_endpoints(db, tmp_path):
         "/api/v1/analytics/accounts/",
         "/api/v1/analytics/campaigns/{id}/",
     } <= set(paths)
+
+
+def test_the_lists_run_a_fixed_number_of_queries(personas, figures, api_key_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_key_client(personas.admin, ["analytics:read"])
+    counts = []
+    for extra in range(2):
+        account = SocialAccountFactory(organization=personas.org, platform="x")
+        measured(published(personas, account, f"more-{extra}", at=AT), likes=1, impressions=10)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/analytics/accounts/").status_code == 200
+            assert client.get("/api/v1/analytics/deliveries/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
