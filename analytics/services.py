@@ -155,11 +155,13 @@ def _fetch_account(account: SocialAccount, rows: list[_Row]) -> Counter[str]:
             answer = connector.metrics(ref, [row.remote_id for row in chunk])
         except cx.RateLimited as exc:
             rest = rows[start:]
-            note = _("%(network)s asked to wait (rate limit) until %(at)s.") % {
-                "network": network,
-                "at": exc.retry_at.strftime("%H:%M UTC"),
+            note = _("%(network)s asked to wait (rate limit): the next fetch waits for its reset.") % {
+                "network": network
             }
             return outcome + _defer(rest, max(exc.retry_at, timezone.now() + timedelta(seconds=5)), note)
+        except cx.QuotaExhausted as exc:
+            note = _("%(network)s's quota is used up: the next fetch waits for its reset.") % {"network": network}
+            return outcome + _defer(rows[start:], exc.reset_at or timezone.now() + RETRY_AFTER, note)
         except cx.AuthRevoked as exc:
             account_services.social_account_mark_revoked(account_id=account.id, reason=str(exc))
             reason = _("%(account)s no longer lets SMMS read its figures (access revoked): reconnect it.") % {
