@@ -19,9 +19,10 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +52,7 @@ MAX_MISSES = 2
 BATCH_CAP = {"x": 100, "mastodon": 40, "bluesky": 25, "facebook": 25, "instagram": 25}
 # An account's follower count is fetched again after this long.
 AUDIENCE_MAX_AGE = timedelta(days=1)
+TABLE = DeliveryMetrics._meta.db_table
 COUNTERS = ("likes", "shares", "replies", "quotes", "impressions", "views")
 
 
@@ -78,16 +80,28 @@ def metrics_rows_ensure(*, limit: int = 1000) -> int:
 def metrics_due(*, limit: int = 500) -> list[int]:
     """Delivery ids whose metrics fetch has come, leased to the caller for DISPATCH_LEASE."""
     now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            DeliveryMetrics.objects.select_for_update(skip_locked=True)
-            .filter(next_fetch_at__lte=now)
-            .exclude(leased_until__gt=now)
-            .order_by("next_fetch_at")
-            .values_list("delivery_id", flat=True)[:limit]
-        )
-        DeliveryMetrics.objects.filter(delivery_id__in=ids).update(leased_until=now + DISPATCH_LEASE)
-    return ids
+    # PostgreSQL skips rows another dispatcher is leasing; the outer conditions are checked again on rows it
+    # waited for, so a row is never leased twice. SQLite has one writer at a time anyway.
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    due = "next_fetch_at <= %s AND (leased_until IS NULL OR leased_until <= %s)"
+    return _returning(
+        f"UPDATE {TABLE} SET leased_until = %s WHERE delivery_id IN ("  # noqa: S608 -- constant names only
+        f"SELECT delivery_id FROM {TABLE} WHERE {due} ORDER BY next_fetch_at LIMIT %s{skip}) AND {due}",
+        [_db(now + DISPATCH_LEASE), _db(now), _db(now), limit, _db(now), _db(now)],
+    )
+
+
+def _db(moment: datetime) -> Any:
+    """A datetime as the database stores it (SQLite keeps naive UTC text), for the raw claims."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _returning(sql: str, params: list[Any]) -> list[int]:
+    """Run a claiming UPDATE … RETURNING delivery_id: the rows it changed are the caller's, in one statement
+    (the ORM's update() only counts them, and a read followed by a write can see another claim's rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING delivery_id", params)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def metrics_due_by_account(*, limit: int = 500) -> list[list[int]]:
@@ -119,13 +133,15 @@ def metrics_fetch(*, delivery_ids: list[int]) -> dict[str, int]:
     """Fetch the figures of these deliveries' posts, if they are due and no one else holds them. Returns how
     many rows ended each way: "fetched", "deferred" (rate limit, error, missing from the answer) and "stopped"."""
     now = timezone.now()
-    with transaction.atomic():
-        claimed = list(
-            DeliveryMetrics.objects.select_for_update(skip_locked=True)
-            .filter(delivery_id__in=delivery_ids, next_fetch_at__lte=now)
-            .values_list("delivery_id", flat=True)
-        )
-        DeliveryMetrics.objects.filter(delivery_id__in=claimed).update(next_fetch_at=now + FETCH_CLAIM)
+    ids = [int(delivery_id) for delivery_id in delivery_ids]
+    if not ids:
+        return {}
+    # One statement: of two workers given the same rows, the second finds them no longer due.
+    claimed = _returning(
+        f"UPDATE {TABLE} SET next_fetch_at = %s WHERE next_fetch_at <= %s "  # noqa: S608 -- placeholders only
+        f"AND delivery_id IN ({', '.join(['%s'] * len(ids))})",
+        [_db(now + FETCH_CLAIM), _db(now), *ids],
+    )
     if not claimed:
         return {}
     by_account: dict[int, list[_Row]] = defaultdict(list)

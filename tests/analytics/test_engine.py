@@ -220,3 +220,33 @@ def test_a_network_that_gives_no_follower_count_leaves_it_unknown(personas, simu
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         assert services.metrics_fetch(delivery_ids=services.metrics_due()) == {"fetched": 1}
     assert not AccountAudience.objects.filter(account=account).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_given_the_same_batch_fetch_it_once(personas, simulator):
+    import threading
+
+    from django.db import connection as db
+
+    account = connect(personas, simulator, "mastodon")
+    deliveries = [publish(personas, account, f"Raced {n}") for n in range(3)]
+    services.metrics_rows_ensure()
+    ids = [d.id for d in deliveries]
+    later = timezone.now() + timedelta(minutes=11)
+    results, start = [], threading.Barrier(2)
+
+    def worker():
+        try:
+            with time_machine.travel(later, tick=False):
+                start.wait()
+                results.append(services.metrics_fetch(delivery_ids=ids))
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=len) == [{}, {"fetched": 3}]
+    assert MetricsSnapshot.objects.filter(delivery__in=deliveries).count() == 3
