@@ -62,7 +62,8 @@ def first_fetch_delay() -> timedelta:
 
 
 def metrics_rows_ensure(*, limit: int = 1000) -> int:
-    """Give up to ``limit`` published deliveries without one their metrics row; returns how many were made."""
+    """Give up to ``limit`` published deliveries without one their metrics row. Returns how many lacked one: a
+    row another caller made meanwhile is skipped by ON CONFLICT DO NOTHING, not made twice."""
     first = first_fetch_delay()
     missing = list(
         Delivery.objects.filter(state=DeliveryState.PUBLISHED, metrics__isnull=True, published_at__isnull=False)
@@ -70,11 +71,11 @@ def metrics_rows_ensure(*, limit: int = 1000) -> int:
         .order_by("published_at")
         .values_list("id", "published_at")[:limit]
     )
-    made = DeliveryMetrics.objects.bulk_create(
+    DeliveryMetrics.objects.bulk_create(
         [DeliveryMetrics(delivery_id=delivery_id, next_fetch_at=at + first) for delivery_id, at in missing if at],
         ignore_conflicts=True,
     )
-    return len(made)
+    return len(missing)
 
 
 def metrics_due(*, limit: int = 500) -> list[int]:
@@ -229,8 +230,13 @@ def _audience_refresh(account: SocialAccount, connector: Connector, ref: Account
         if not isinstance(exc, cx.NotSupported):
             logger.info("followers of account %s: %s", account.id, exc)
         return
-    if followers is not None and followers >= 0:
-        AccountAudience.objects.update_or_create(account=account, defaults={"followers": followers, "fetched_at": now})
+    if followers is None or followers < 0:
+        return
+    # Single statements, not update_or_create: its read-then-write waits on no lock under SQLite (make run).
+    if not AccountAudience.objects.filter(account=account).update(followers=followers, fetched_at=now):
+        AccountAudience.objects.bulk_create(
+            [AccountAudience(account=account, followers=followers, fetched_at=now)], ignore_conflicts=True
+        )
 
 
 def _clean(metrics: Metrics) -> dict[str, int | None]:
