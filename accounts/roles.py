@@ -108,6 +108,7 @@ class Scope(StrEnum):
     PUBLISHING_WRITE = "publishing:write"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
+    ANALYTICS_READ = "analytics:read"
 
 
 SCOPE_LABELS = {
@@ -121,4 +122,5 @@ SCOPE_LABELS = {
     Scope.PUBLISHING_WRITE: _("Compose, approve, schedule and cancel posts; change campaigns"),
     Scope.WEBHOOKS_READ: _("Read webhook endpoints and their deliveries"),
     Scope.WEBHOOKS_WRITE: _("Change webhook endpoints, rotate their secrets, send test events"),
+    Scope.ANALYTICS_READ: _("Read the metrics of published posts, accounts and campaigns"),
 }

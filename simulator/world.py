@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import random
 import secrets
 import threading
@@ -82,6 +83,21 @@ class SimPost:
     quotes: int = 0
     impressions: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """What a post's counters read as now, organic growth included."""
+
+    likes: int
+    shares: int
+    replies: int
+    quotes: int
+    impressions: int
+
+
+# A brand's own post earns most of its engagement in its first hours: counters follow 1 - exp(-age / this).
+ORGANIC_GROWTH_SECONDS = 2 * 3600.0
 
 
 @dataclass
@@ -186,6 +202,24 @@ class World:
     def post(self, platform: str, post_id: str) -> SimPost | None:
         post = self.posts.get((platform, post_id))
         return None if post is None or post.deleted else post
+
+    def engagement(self, post: SimPost) -> Engagement:
+        """The post's counters as served. A brand's own top-level post (what SMMS publishes) gains likes,
+        reposts, replies, quotes and impressions as it ages, on a saturating curve whose size is seeded by
+        the post's id: the same post at the same age always reads the same, and never goes down."""
+        likes, shares, replies, quotes = post.likes, post.shares, post.replies, post.quotes
+        impressions = post.impressions
+        author = self.user(post.platform, post.author_id)
+        if post.kind == "post" and not post.reply_to_id and author is not None and author.is_brand:
+            seed = int(hashlib.sha256(f"{post.platform}:{post.id}".encode()).hexdigest()[:8], 16)
+            size = 40 + seed % 160  # the likes it ends with
+            grown = 1 - math.exp(-max(0.0, self.now() - post.created_at) / ORGANIC_GROWTH_SECONDS)
+            likes += round(size * grown)
+            shares += round(size * (0.1 + seed % 7 / 40) * grown)
+            replies += round(size * 0.08 * grown)
+            quotes += round(size * 0.02 * grown)
+            impressions += round(size * (25 + seed % 30) * grown)
+        return Engagement(likes, shares, replies, quotes, impressions)
 
     def matching(self, platform: str, query: str, test: Callable[[SimPost], bool]) -> list[SimPost]:
         """The posts of ``platform`` that ``test`` (the search for ``query``) keeps, oldest first. Posts are

@@ -19,6 +19,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "listening-exports-sweep": {"task": "listening.exports.sweep", "schedule": 60.0},
     # Exports hold an organization's mentions: delete files and rows after 7 days.
     "listening-exports-purge": {"task": "listening.exports.purge", "schedule": 3600.0},
+    # Published posts' figures are fetched on a decaying schedule (10 min after publication first): rows are made
+    # for newly published deliveries and the due ones handed to the polling queue every minute.
+    "analytics-metrics-dispatch": {"task": "analytics.tasks.metrics_dispatch", "schedule": 60.0},
     # Webhook retries are due at their own times (30 s to 12 h of backoff), and an on-commit enqueue or a worker
     # can be lost mid-delivery: sending what has come due every 30 s covers all three.
     "webhooks-retry-due": {"task": "crm_bridge.tasks.webhooks_retry_due", "schedule": 30.0},

@@ -340,15 +340,16 @@ class BlueskyApi(PlatformApi):
 
     def post_view(self, post: SimPost) -> dict[str, Any]:
         author = self.world.user(self.name, post.author_id)
+        counts = self.world.engagement(post)
         view: dict[str, Any] = {
             "uri": post.id,
             "cid": self.cid_of(post),
             "author": self.profile_basic(author) if author else {"did": post.author_id, "handle": "handle.invalid"},
             "record": self.record_of(post),
-            "replyCount": post.replies,
-            "repostCount": post.shares,
-            "likeCount": post.likes,
-            "quoteCount": post.quotes,
+            "replyCount": counts.replies,
+            "repostCount": counts.shares,
+            "likeCount": counts.likes,
+            "quoteCount": counts.quotes,
             "bookmarkCount": 0,
             "indexedAt": iso(post.extra.get("indexed_at", post.created_at)),
             "viewer": {"threadMuted": False, "embeddingDisabled": False},

@@ -156,8 +156,9 @@ class FacebookApi(GraphApi):
             full["message"] = post.text
         if post.link:
             full["link"] = post.link
-        if post.shares:
-            full["shares"] = {"count": post.shares}
+        counts = self.world.engagement(post)
+        if counts.shares:
+            full["shares"] = {"count": counts.shares}
         if post.media_ids:
             photo = self.world.media.get(("facebook", post.media_ids[0]), {})
             full["full_picture"] = photo.get("url", "")
@@ -169,7 +170,7 @@ class FacebookApi(GraphApi):
 
         def reactions(wanted: Field) -> dict[str, Any]:
             kind = wanted.mods.get("type", "").upper()
-            total = post.likes if kind in ("", "LIKE") else 0
+            total = self.world.engagement(post).likes if kind in ("", "LIKE") else 0
             body: dict[str, Any] = {"data": []}
             if wanted.mods.get("summary"):
                 body["summary"] = {"total_count": total, "viewer_reaction": "NONE"}
@@ -294,12 +295,13 @@ class FacebookApi(GraphApi):
         if unknown:
             raise self.fail(400, "validation", f"(#100) The value must be a valid insights metric: {unknown[0]}")
         comments = len(self._comments(post, stream=True))
-        views = post.impressions or 20 * (post.likes + comments + post.shares) + 7
+        counts = self.world.engagement(post)
+        views = counts.impressions or 20 * (counts.likes + comments + counts.shares) + 7
         values: dict[str, Any] = {
             "post_media_view": views,
             "post_total_media_view_unique": int(views * 0.7),
-            "post_reactions_by_type_total": {"like": post.likes} if post.likes else {},
-            "post_clicks": post.likes // 2,
+            "post_reactions_by_type_total": {"like": counts.likes} if counts.likes else {},
+            "post_clicks": counts.likes // 2,
         }
         data = [
             {

@@ -136,7 +136,7 @@ class InstagramApi(GraphApi):
             "timestamp": graph_time(media.created_at),
             "username": owner.handle if owner else "",
             "owner": {"id": media.author_id},
-            "like_count": media.likes,
+            "like_count": self.world.engagement(media).likes,
             "comments_count": len(self.thread(media.id)),
             "is_comment_enabled": not media.extra.get("comments_disabled", False),
         }
@@ -283,16 +283,17 @@ class InstagramApi(GraphApi):
                 + ", ".join(INSIGHT_METRICS),
             )
         comments = len(self.thread(media.id))
-        views = media.impressions or 25 * (media.likes + comments + media.shares) + 11
+        counts = self.world.engagement(media)
+        views = counts.impressions or 25 * (counts.likes + comments + counts.shares) + 11
         values = {
             "views": views,
             "reach": int(views * 0.6),
-            "likes": media.likes,
+            "likes": counts.likes,
             "comments": comments,
-            "shares": media.shares,
-            "saved": int(media.extra.get("saved", media.likes // 4)),
+            "shares": counts.shares,
+            "saved": int(media.extra.get("saved", counts.likes // 4)),
         }
-        values["total_interactions"] = values["likes"] + comments + media.shares + values["saved"]
+        values["total_interactions"] = values["likes"] + comments + counts.shares + values["saved"]
         data = [
             {
                 "name": metric,

@@ -120,6 +120,7 @@ class MastodonApi(PlatformApi):
         author = self.world.user(self.name, post.author_id)
         base = self.base_url(request)
         mentions = [self.world.user(self.name, uid) for uid in post.mentions]
+        counts = self.world.engagement(post)
         data: dict[str, Any] = {
             "id": post.id,
             "uri": f"{base}/users/{author.handle if author else 'x'}/statuses/{post.id}",
@@ -140,10 +141,10 @@ class MastodonApi(PlatformApi):
             ],
             "tags": [],
             "emojis": [],
-            "reblogs_count": post.shares,
-            "favourites_count": post.likes,
-            "replies_count": post.replies,
-            "quotes_count": post.quotes,
+            "reblogs_count": counts.shares,
+            "favourites_count": counts.likes,
+            "replies_count": counts.replies,
+            "quotes_count": counts.quotes,
             "in_reply_to_id": post.reply_to_id,
             "in_reply_to_account_id": self._author_of(post.reply_to_id),
             "reblog": None,

@@ -354,13 +354,14 @@ class XApi(PlatformApi):
         if "attachments" in fields and post.media_ids:
             data["attachments"] = {"media_keys": [f"3_{m}" for m in post.media_ids]}
         if "public_metrics" in fields:
+            counts = self.world.engagement(post)
             data["public_metrics"] = {
-                "retweet_count": post.shares,
-                "reply_count": post.replies,
-                "like_count": post.likes,
-                "quote_count": post.quotes,
+                "retweet_count": counts.shares,
+                "reply_count": counts.replies,
+                "like_count": counts.likes,
+                "quote_count": counts.quotes,
                 "bookmark_count": 0,
-                "impression_count": post.impressions,
+                "impression_count": counts.impressions,
             }
         if "entities" in fields:
             mentions = []

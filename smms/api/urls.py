@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import views as account_views
+from analytics.api import views as analytics_views
 from crm_bridge.api import views as crm_views
 from listening.api import views as listening_views
 from publishing.api import views as publishing_views
@@ -20,6 +21,9 @@ router.register("posts", publishing_views.PostViewSet, basename="post")
 router.register("deliveries", publishing_views.DeliveryViewSet, basename="delivery")
 router.register("post-imports", publishing_views.PostImportViewSet, basename="post-import")
 router.register("webhooks", crm_views.WebhookEndpointViewSet, basename="webhook")
+router.register("analytics/deliveries", analytics_views.DeliveryMetricsViewSet, basename="analytics-delivery")
+router.register("analytics/accounts", analytics_views.AccountFiguresViewSet, basename="analytics-account")
+router.register("analytics/campaigns", analytics_views.CampaignFiguresViewSet, basename="analytics-campaign")
 
 urlpatterns = [
     *router.urls,

@@ -116,6 +116,10 @@ class Connector:
     def metrics(self, account: AccountRef, remote_ids: list[str]) -> dict[str, Metrics]:
         raise NotSupported("metrics", platform=self.platform)
 
+    def followers(self, account: AccountRef) -> int | None:
+        """The account's follower count, None when the network's answer has none."""
+        raise NotSupported("followers", platform=self.platform)
+
     def find_post(self, account: AccountRef, *, text: str, since: datetime) -> RemotePost | None:
         """Our own post with this text published since ``since``, if any: how a write whose answer was
         lost is reconciled on platforms without idempotency keys."""

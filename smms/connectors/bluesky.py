@@ -18,7 +18,7 @@ import regex
 
 from . import errors
 from . import types as t
-from .base import Connector, decode_cursor, encode_cursor, metrics_from, parse_time, text_field
+from .base import Connector, count_of, decode_cursor, encode_cursor, metrics_from, parse_time, text_field
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
 from .text import URL_RE, check_bluesky, graphemes
@@ -574,6 +574,11 @@ class BlueskyConnector(Connector):
                     view, likes="likeCount", shares="repostCount", replies="replyCount", quotes="quoteCount"
                 )
         return out
+
+    def followers(self, account: t.AccountRef) -> int | None:
+        # https://docs.bsky.app/docs/api/app-bsky-actor-get-profile
+        profile = self._get(account, "app.bsky.actor.getProfile", [("actor", account.remote_id)])
+        return count_of(profile, "followersCount")
 
     def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
         """Our post with this text since ``since``, from the account's own feed (newest first)."""

@@ -202,6 +202,17 @@ class MastodonConnector(Connector):
                     )  # fmt: skip
         return out
 
+    def followers(self, account: t.AccountRef) -> int | None:
+        # https://docs.joinmastodon.org/methods/accounts/#verify_credentials
+        answer = self.call(
+            account,
+            lambda token: self.http.request(
+                "GET", "/api/v1/accounts/verify_credentials", token=token, account=account.remote_id,
+                bucket="verify-credentials",
+            ),
+        )  # fmt: skip
+        return count_of(expect(answer.data, Mapping, self.platform, "account"), "followers_count")
+
     def _batch(self, account: t.AccountRef, params: list[tuple[str, str]], token: str) -> Response:
         return self.http.request(
             "GET", "/api/v1/statuses", token=token, account=account.remote_id, bucket="statuses-batch", params=params

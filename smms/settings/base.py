@@ -146,6 +146,10 @@ SMMS_TOKEN_REFRESH_MARGIN = env_int("SMMS_TOKEN_REFRESH_MARGIN", 900)
 # Seconds between two refreshes of what dashboards show live (the fire banner on every page).
 SMMS_LIVE_POLL_SECONDS = env_int("SMMS_LIVE_POLL_SECONDS", 10)
 
+# --- Analytics -----------------------------------------------------------------------------------------
+# Minutes after publication of a post's first metrics fetch (the schedule's 10; the demo runner sets 1).
+SMMS_METRICS_FIRST_FETCH_MINUTES = env_int("SMMS_METRICS_FIRST_FETCH_MINUTES", 10)
+
 # --- Listening -----------------------------------------------------------------------------------------
 # A new topic, or a topic whose query changed, is matched against the mentions stored over this many days.
 SMMS_TOPIC_REMATCH_DAYS = env_int("SMMS_TOPIC_REMATCH_DAYS", 30)
@@ -217,6 +221,7 @@ CELERY_TASK_ROUTES = {
     "publishing.tasks.post_import*": {"queue": "default"},
     "publishing.tasks.*": {"queue": "publishing"},
     "analytics.tasks.score_*": {"queue": "sentiment"},
+    "analytics.tasks.metrics_*": {"queue": "polling"},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
