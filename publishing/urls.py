@@ -22,6 +22,7 @@ urlpatterns = [
     path("posts/<int:post_id>/queue/", views.post_queue, name="post_queue"),
     path("queue/", views.queue_index, name="queue"),
     path("queue/accounts/<int:account_id>/", views.queue_account, name="queue_account"),
+    path("queue/accounts/<int:account_id>/best-times/", views.queue_account_best, name="queue_account_best"),
     path("queue/groups/<int:group_id>/", views.queue_group, name="queue_group"),
     path("imports/", views.post_import, name="post_import"),
     path("imports/template.csv", views.post_import_template, name="post_import_template"),

@@ -22,6 +22,7 @@ from accounts import selectors as account_selectors
 from accounts.models import Membership, Platform, SocialAccount, SocialAccountStatus
 from accounts.permissions import org_required
 from accounts.roles import Perm, refusal, role_allows
+from analytics import selectors as analytics_selectors
 from smms.errors import DomainError, Forbidden, ValidationFailed
 
 from . import imports, selectors, services
@@ -564,8 +565,32 @@ def queue_account(request: HttpRequest, account_id: int) -> HttpResponse:
         "form": form,
         "schedule_tz": tz,
         "upcoming": selectors.queue_upcoming(org=org, account=account),
+        "best": analytics_selectors.best_times(account=account, tz=tz),
     }
     return render(request, "publishing/queue.html", context)
+
+
+@org_required(Perm.APPROVE_POSTS)
+@require_POST
+def queue_account_best(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Add the account's best times to post (from its own posts' engagement) to its weekly slots."""
+    org = request.org  # type: ignore[attr-defined]
+    account = account_selectors.social_account_get(org=org, account_id=account_id)
+    schedule = selectors.queue_schedule(org=org, account=account)
+    tz = schedule.timezone if schedule else request.user.timezone  # type: ignore[union-attr]
+    slots = [(slot.weekday, slot.time) for slot in schedule.slots.all()] if schedule else []
+    best = analytics_selectors.best_times(account=account, tz=tz)
+    if best.shortage or not best.times:
+        messages.error(request, best.shortage or _("No best times yet: this account has no measured posts."))
+        return redirect("queue_account", account_id=account.id)
+    added = [(t.weekday, time(t.hour)) for t in best.times]
+    try:
+        services.slots_set(actor=request.membership, slots=[*slots, *added], tz=tz, account=account)  # type: ignore[attr-defined]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The best times were added to the queue slots."))
+    return redirect("queue_account", account_id=account.id)
 
 
 @org_required(Perm.VIEW)

@@ -76,6 +76,7 @@ ID_URLS = {
     "post_queue": ("post", {"post_id": "post"}),
     "queue_account": ("get", {"account_id": "account"}),
     "queue_group": ("get", {"group_id": "group"}),
+    "queue_account_best": ("post", {"account_id": "account"}),
     "post-queue": ("post", {"pk": "post"}),
     "social-account-queue-slots": ("get", {"pk": "account"}),
     "account-group-queue-slots": ("put", {"pk": "group"}),

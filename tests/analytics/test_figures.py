@@ -133,3 +133,27 @@ def test_without_enough_posts_best_times_fall_back_to_when_the_audience_mentions
     best = selectors.best_times(account=account, tz="UTC", limit=2)
     assert best.shortage
     assert [(t.hour, t.posts, t.basis) for t in best.times] == [(19, 20, "audience"), (6, 5, "audience")]
+
+
+def test_the_queue_page_offers_the_best_times_and_a_lead_adds_them_to_the_slots(personas, client_for):
+    from django.urls import reverse
+
+    from publishing.models import QueueSlot
+
+    account = SocialAccountFactory(organization=personas.org, platform="x")
+    slots = [(1, 17), (8, 17), (3, 8), (10, 8), (0, 3), (7, 3), (0, 4), (2, 12), (4, 20), (5, 9)]
+    rates = {(1, 17): 0.09, (8, 17): 0.11, (3, 8): 0.06, (10, 8): 0.06}
+    _history(personas, account, slots, rate_of=lambda day, hour: rates.get((day, hour), 0.01))
+    personas.lead.user.timezone = "UTC"
+    personas.lead.user.save()
+    client = client_for(personas.lead)
+
+    html = client.get(reverse("queue_account", args=[account.id])).content.decode()
+    assert "Tue 17:00" in html
+    assert "Thu 08:00" in html
+    assert client_for(personas.agent).post(reverse("queue_account_best", args=[account.id])).status_code == 403
+
+    client.post(reverse("queue_account_best", args=[account.id]))
+
+    got = sorted((slot.weekday, slot.time.hour) for slot in QueueSlot.objects.filter(schedule__account=account))
+    assert got == [(0, 3), (1, 17), (3, 8)]
