@@ -48,6 +48,13 @@ class SimulatorServer(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(sock)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request (a killed worker, a timed-out call) is normal here: no traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            logger.debug("client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
+
     def close_connections(self) -> None:
         """Close the kept-alive connections too, so a stopped simulator answers no one."""
         with self._open_lock:
