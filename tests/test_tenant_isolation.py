@@ -77,6 +77,7 @@ ID_URLS = {
     "queue_account": ("get", {"account_id": "account"}),
     "queue_group": ("get", {"group_id": "group"}),
     "queue_account_best": ("post", {"account_id": "account"}),
+    "media-asset-detail": ("get", {"pk": "media_asset"}),
     "post-queue": ("post", {"pk": "post"}),
     "social-account-queue-slots": ("get", {"pk": "account"}),
     "account-group-queue-slots": ("put", {"pk": "group"}),

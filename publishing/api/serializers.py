@@ -13,6 +13,7 @@ from publishing.models import (
     DeliveryEvent,
     DeliveryState,
     ImportMode,
+    MediaAsset,
     Post,
     PostImport,
     PostStatus,
@@ -98,18 +99,34 @@ class PostVariantOutputSerializer(serializers.ModelSerializer):  # type: ignore[
         read_only_fields = fields
 
 
+class MediaAssetOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = MediaAsset
+        fields = ["id", "name", "mime_type", "size", "width", "height", "alt_text", "sha256", "created_at"]
+        read_only_fields = fields
+
+
+class MediaAssetInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    file = serializers.FileField(help_text="A JPEG, PNG, GIF or WebP image; its type is read from its bytes.")
+    alt_text = serializers.CharField(required=False, allow_blank=True, default="", help_text="Alternative text.")
+
+
 class PostOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     author = serializers.EmailField(source="author.email", read_only=True, allow_null=True, default=None)
     variants = PostVariantOutputSerializer(many=True, read_only=True)
     deliveries = DeliveryOutputSerializer(many=True, read_only=True)
+    media_ids = serializers.SerializerMethodField(help_text="The post's images, in order.")
 
     class Meta:
         model = Post
         fields = [
-            "id", "text", "status", "campaign", "author", "scheduled_at", "variants", "deliveries", "created_at",
-            "updated_at",
+            "id", "text", "status", "campaign", "author", "scheduled_at", "variants", "media_ids", "first_comment",
+            "deliveries", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_media_ids(self, post: Post) -> list[int]:
+        return [link.asset_id for link in post.media.all()]
 
 
 class VariantInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -128,6 +145,20 @@ class PostInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
     campaign_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    media_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Images uploaded with POST /api/v1/media/, in order. Omitted on PUT: the draft keeps its images.",
+    )
+    first_comment = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text="Posted under the post on Facebook and Instagram. Omitted on PUT: the draft keeps its own.",
+    )
 
 
 class PostFilterSerializer(LookupFilterSerializer):

@@ -22,7 +22,7 @@ from accounts import selectors as account_selectors
 from accounts.models import AccountGroup, Organization, SocialAccount
 from accounts.roles import Perm
 from publishing import imports, selectors, services
-from publishing.models import Campaign, Delivery, DeliveryEvent, Post, PostImport
+from publishing.models import Campaign, Delivery, DeliveryEvent, MediaAsset, Post, PostImport, PostMedia
 from smms.api.base import OrgScopedViewSet
 from smms.errors import ValidationFailed
 
@@ -33,6 +33,8 @@ from .serializers import (
     DeliveryFilterSerializer,
     DeliveryOutputSerializer,
     LookupFilterSerializer,
+    MediaAssetInputSerializer,
+    MediaAssetOutputSerializer,
     PostFilterSerializer,
     PostImportInputSerializer,
     PostImportOutputSerializer,
@@ -100,7 +102,9 @@ class PostViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
             Post.objects.filter(organization=org)
             .select_related("author")
             .prefetch_related(
-                "variants", Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id"))
+                "variants",
+                Prefetch("deliveries", Delivery.objects.select_related("account").order_by("id")),
+                Prefetch("media", PostMedia.objects.order_by("position")),
             )
         )
 
@@ -111,7 +115,10 @@ class PostViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
 
     @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
     def create(self, request: Request) -> Response:
-        post = services.post_create(actor=self.actor, **self._composition(request))
+        composition = self._composition(request)
+        composition["media"] = composition["media"] or ()
+        composition["first_comment"] = composition["first_comment"] or ""
+        post = services.post_create(actor=self.actor, **composition)
         return self._answer(post, status.HTTP_201_CREATED)
 
     @extend_schema(request=PostInputSerializer, responses={200: PostOutputSerializer, 409: None})
@@ -129,7 +136,12 @@ class PostViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
             "variants": data.validated_data["variants"],
             "scheduled_at": data.validated_data["scheduled_at"],
             "campaign": self._campaign(data.validated_data["campaign_id"]),
+            "media": self._media(data.validated_data["media_ids"]),
+            "first_comment": data.validated_data["first_comment"],
         }
+
+    def _media(self, ids: Sequence[int] | None) -> list[MediaAsset] | None:
+        return None if ids is None else selectors.media_asset_list(org=self.org, asset_ids=ids)
 
     def _accounts(self, ids: Sequence[int]) -> Sequence[SocialAccount]:
         accounts = list(account_selectors.social_account_list(org=self.org).filter(id__in=ids))
@@ -293,6 +305,31 @@ class GroupQueueSlotsViewSet(OrgScopedViewSet):
         )
         accounts = account_selectors.social_account_list(org=self.org).filter(groups=group).order_by("id")
         return Response([_queue_slots_data(self.org, account) for account in accounts])
+
+
+class MediaAssetViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Images for posts: upload one (multipart), then name its id in a post's `media_ids`."""
+
+    scope_area = "publishing"
+    write_perm = Perm.COMPOSE_POSTS
+    queryset = MediaAsset.objects.none()
+    serializer_class = MediaAssetOutputSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def scoped_queryset(self, org: Organization) -> QuerySet[MediaAsset]:  # type: ignore[override]
+        return MediaAsset.objects.filter(organization=org)
+
+    @extend_schema(
+        request={"multipart/form-data": MediaAssetInputSerializer}, responses={201: MediaAssetOutputSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        data = MediaAssetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        asset = services.media_asset_upload(
+            actor=self.actor, file=upload, name=upload.name, alt_text=data.validated_data["alt_text"]
+        )
+        return Response(MediaAssetOutputSerializer(asset).data, status=status.HTTP_201_CREATED)
 
 
 class PostImportViewSet(mixins.RetrieveModelMixin, OrgScopedViewSet):

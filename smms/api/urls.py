@@ -20,6 +20,7 @@ router.register("campaigns", publishing_views.CampaignViewSet, basename="campaig
 router.register("posts", publishing_views.PostViewSet, basename="post")
 router.register("deliveries", publishing_views.DeliveryViewSet, basename="delivery")
 router.register("post-imports", publishing_views.PostImportViewSet, basename="post-import")
+router.register("media", publishing_views.MediaAssetViewSet, basename="media-asset")
 router.register("webhooks", crm_views.WebhookEndpointViewSet, basename="webhook")
 router.register("analytics/deliveries", analytics_views.DeliveryMetricsViewSet, basename="analytics-delivery")
 router.register("analytics/accounts", analytics_views.AccountFiguresViewSet, basename="analytics-account")

@@ -268,3 +268,51 @@ def test_a_draft_is_rewritten_with_put_and_a_submitted_post_is_not(personas, acc
     refused = client.put(f"/api/v1/posts/{post['id']}/", {**body, "text": "Sneaky"}, format="json")
     assert refused.status_code == 409
     assert refused.json()["error"]["message"] == "Only a draft can be changed: send it back first."
+
+
+# --- images ---------------------------------------------------------------------------------------------------
+def upload(client, data: bytes, name: str = "spring.png", alt: str = "") -> object:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/api/v1/media/", {"file": SimpleUploadedFile(name, data), "alt_text": alt}, format="multipart")
+
+
+def test_an_image_uploaded_through_the_api_goes_with_the_post_and_is_kept_by_a_rewrite(
+    personas, accounts, api_client_for
+):
+    from tests.images import TINY_PNG
+
+    client = api_client_for(personas.agent)
+    uploaded = upload(client, TINY_PNG, alt="Forty new pieces")
+    assert uploaded.status_code == 201
+    image = uploaded.json()
+    assert (image["mime_type"], image["alt_text"]) == ("image/png", "Forty new pieces")
+    assert image["width"] > 0
+
+    post = compose(client, accounts.values(), media_ids=[image["id"]], first_comment="#spring").json()
+    assert (post["media_ids"], post["first_comment"]) == ([image["id"]], "#spring")
+
+    body = {"text": "Rewritten", "account_ids": [accounts["mastodon"].id]}
+    rewritten = client.put(f"/api/v1/posts/{post['id']}/", body, format="json").json()
+    assert (rewritten["text"], rewritten["media_ids"], rewritten["first_comment"]) == (
+        "Rewritten",
+        [image["id"]],
+        "#spring",
+    )
+    assert client.get(f"/api/v1/media/{image['id']}/").json()["sha256"] == image["sha256"]
+
+
+def test_a_file_that_is_not_an_image_and_another_organizations_image_are_refused(personas, accounts, api_client_for):
+    from tests.images import TINY_PNG
+
+    client = api_client_for(personas.agent)
+    refused = upload(client, b"<html><script>alert(1)</script></html>", name="spring.jpg")
+    assert refused.status_code == 400
+    assert "only JPEG, PNG, GIF and WebP images are accepted" in refused.json()["error"]["message"]
+
+    theirs = upload(api_client_for(personas.outsider), TINY_PNG).json()
+    other = compose(client, accounts.values(), media_ids=[theirs["id"]])
+    assert other.status_code == 400
+    assert other.json()["error"]["message"] == "Some images are not in this organization."
+    assert client.get(f"/api/v1/media/{theirs['id']}/").status_code == 404
+    assert upload(api_client_for(personas.analyst), TINY_PNG).status_code == 403
