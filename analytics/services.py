@@ -78,6 +78,23 @@ def metrics_rows_ensure(*, limit: int = 1000) -> int:
     return len(missing)
 
 
+def metrics_rows_resume(*, limit: int = 1000) -> int:
+    """Take up again the figures that stopped because an account lost its access, once the account is
+    connected again and the post still within its schedule. Returns how many rows resumed."""
+    now = timezone.now()
+    lost_access = [StopReason.AUTH_REVOKED, StopReason.ACCOUNT_GONE]
+    ids = list(
+        DeliveryMetrics.objects.filter(
+            stop_reason__in=lost_access,
+            delivery__account__status=SocialAccountStatus.CONNECTED,
+            delivery__published_at__gt=now - FETCH_SCHEDULE[-1],
+        ).values_list("delivery_id", flat=True)[:limit]
+    )
+    return DeliveryMetrics.objects.filter(delivery_id__in=ids, stop_reason__in=lost_access).update(
+        stop_reason="", next_fetch_at=now, leased_until=None, note=_("Resumed: the account is connected again.")
+    )
+
+
 def metrics_due(*, limit: int = 500) -> list[int]:
     """Delivery ids whose metrics fetch has come, leased to the caller for DISPATCH_LEASE."""
     now = timezone.now()

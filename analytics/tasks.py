@@ -10,8 +10,10 @@ from . import services
 
 @shared_task(name="analytics.tasks.metrics_dispatch")
 def metrics_dispatch() -> int:
-    """Make the rows of newly published deliveries, then queue the due ones, one task per account batch."""
+    """Make the rows of newly published deliveries, resume those of reconnected accounts, then queue the due
+    ones, one task per account batch."""
     services.metrics_rows_ensure()
+    services.metrics_rows_resume()
     batches = services.metrics_due_by_account()
     for delivery_ids in batches:
         metrics_fetch.delay(delivery_ids)

@@ -153,6 +153,28 @@ def test_a_revoked_token_stops_the_accounts_rows_with_a_reason(personas, simulat
     assert account.status == "needs_reconnect"
 
 
+def test_the_figures_resume_once_the_account_is_reconnected(personas, simulator):
+    account = connect(personas, simulator, "mastodon")
+    delivery = publish(personas, account, "Revoked, then reconnected")
+    services.metrics_rows_ensure()
+    simulator.revoke(platform="mastodon", user_id=account.remote_id)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        assert services.metrics_fetch(delivery_ids=services.metrics_due()) == {"stopped": 1}
+    assert services.metrics_rows_resume() == 0  # still disconnected: nothing to resume
+
+    again = connect(personas, simulator, "mastodon")
+    assert again.id == account.id
+
+    assert services.metrics_rows_resume() == 1
+    row = DeliveryMetrics.objects.get(delivery=delivery)
+    assert (row.stop_reason, row.note) == ("", "Resumed: the account is connected again.")
+    with time_machine.travel(timezone.now() + timedelta(minutes=12)):
+        assert services.metrics_fetch(delivery_ids=services.metrics_due()) == {"fetched": 1}
+    row.refresh_from_db()
+    assert row.likes is not None
+    assert row.next_fetch_at is not None
+
+
 def test_a_post_deleted_on_the_network_stops_with_a_note(personas, simulator):
     account = connect(personas, simulator, "x")
     kept = publish(personas, account, "This one stays")
