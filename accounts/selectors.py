@@ -96,6 +96,7 @@ def team_list(*, org: Organization) -> QuerySet[Team]:
     return (
         Team.objects.filter(organization=org)
         .annotate(member_count=Count("members"))
+        .select_related("approval_policy")
         .prefetch_related(Prefetch("members", queryset=Membership.objects.select_related("user")))
     )
 

@@ -442,3 +442,15 @@ def test_the_api_sets_the_organizations_default(personas, api_client_for, api_ke
     key = api_key_client(personas.admin, ["members:read", "members:write"])
     assert key.put("/api/v1/teams/approval-default/", body, format="json").json()["self_approval"] is True
     assert ApprovalPolicy.objects.get(organization=personas.org, team=None).requires_approval is False
+
+
+def test_the_teams_list_says_which_teams_have_their_own_rules(personas, client_for):
+    strict = team_of(personas, "Press", personas.agent)
+    team_of(personas, "Social", personas.lead)
+    rules(personas, strict, approvers="team_leads", self_approval=False)
+
+    html = client_for(personas.admin).get(reverse("teams")).content.decode()
+
+    press, social = html.split('data-testid="team-rules">')[1:3]
+    assert press.split("</td>")[0] == "Approval required · approved by the team’s leads · four eyes"
+    assert "Organization default" in social.split("</td>")[0]
