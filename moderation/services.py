@@ -91,12 +91,17 @@ def conversations_ingest(*, account: SocialAccount, items: Sequence[IngestItem])
     wanted = set(unique) | {e[0].in_reply_to_id[:300] for e in unique.values() if e[0].in_reply_to_id}
     stored: set[str] = set()
     parents: dict[str, tuple[str, str]] = {}
-    for remote_id, key, kind, account_id in Message.objects.filter(
-        organization_id=org_id, platform=platform, remote_id__in=wanted
-    ).values_list("remote_id", "conversation__thread_key", "conversation__kind", "conversation__account_id"):
-        stored.add(remote_id)
-        if account_id == account.id:
-            parents[remote_id] = (key, kind)
+    with connection.cursor() as cursor:  # plain SQL: compiling the ORM's join cost more than running it
+        cursor.execute(
+            f"SELECT m.remote_id, c.thread_key, c.kind, c.account_id FROM {Message._meta.db_table} m "  # noqa: S608
+            f"JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id "
+            f"WHERE m.organization_id = %s AND m.platform = %s AND m.remote_id IN ({', '.join(['%s'] * len(wanted))})",
+            [org_id, platform, *wanted],
+        )
+        for remote_id, key, kind, account_id in cursor.fetchall():
+            stored.add(remote_id)
+            if account_id == account.id:
+                parents[remote_id] = (key, kind)
     fresh = sorted(
         (e for remote_id, e in unique.items() if remote_id not in stored),
         key=lambda e: (e[0].created_at, e[0].remote_id),
