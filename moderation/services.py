@@ -199,7 +199,7 @@ def _messages_insert(org_id: int, platform: str, placed: list[tuple[int, IngestI
         cursor.execute(
             f"INSERT INTO {Message._meta.db_table} ({', '.join(_MESSAGE_COLUMNS)}) "  # noqa: S608
             f"VALUES {', '.join([one] * len(rows))} "
-            "ON CONFLICT (organization_id, platform, remote_id) WHERE remote_id <> '' DO NOTHING",
+            "ON CONFLICT (organization_id, platform, remote_id) WHERE NOT (remote_id = '') DO NOTHING",
             [value for row in rows for value in row],
         )
         return cursor.rowcount
