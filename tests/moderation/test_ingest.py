@@ -197,3 +197,24 @@ def test_ingesting_a_page_costs_the_same_queries_whatever_its_size(personas):
     assert len(small.captured_queries) == len(large.captured_queries)
     assert len(moderation) == 3  # lookup of stored items and parents, conversation upsert, message insert
     assert Message.objects.count() == 64
+
+
+def test_the_demo_traffic_of_every_network_fills_the_inbox(personas, simulator):
+    """What `make run` does: demo accounts connected through the simulator, its mixed traffic (mentions,
+    replies, comments, direct messages), the mentions streams polled."""
+    from accounts.demo import connect_demo_accounts, generate_demo_traffic
+
+    accounts = connect_demo_accounts(personas.owner, lambda _line: None)
+    listening_services.poll_cursors_ensure()
+    cursors = PollCursor.objects.filter(account__in=accounts, stream="mentions")
+    for cursor in cursors:
+        listening_services.account_poll(cursor_id=cursor.id)  # the first polls set the cursors
+    generate_demo_traffic(count_per_platform=30)
+    for cursor in cursors:
+        listening_services.account_poll(cursor_id=cursor.id)
+    platforms = {a.platform for a in accounts}
+    inbox = Conversation.objects.filter(organization=personas.org)
+    assert set(inbox.values_list("platform", flat=True)) == platforms
+    mentions = Mention.objects.filter(organization=personas.org, account__isnull=False)
+    assert Message.objects.filter(organization=personas.org).count() == mentions.count() > 0
+    assert set(inbox.values_list("kind", flat=True)) == {"comments", "mention", "message"}
