@@ -76,11 +76,12 @@ def conversations_ingest(*, account: SocialAccount, items: Sequence[IngestItem])
     """Thread one page of the account's mentions stream into conversations; returns how many messages are new.
 
     Set-based, so the number of queries does not grow with the page: one lookup of the page's items and of the
-    parents they reply to among the stored messages, one conversation upsert that creates the new threads and
-    adds the page's new messages to the aggregates of the others (count, first and last times, the latest
-    message's excerpt, language and sentiment), one message insert. The insert skips (ON CONFLICT DO NOTHING)
-    what a concurrent poll stored meanwhile; only then does a fourth query recount the threads it touched.
-    Runs in the caller's transaction. A new inbound message reopens a resolved conversation; spam stays spam.
+    parents they reply to among the stored messages, then one statement (two on SQLite) that upserts the
+    conversations (creating the new threads, adding the page's new messages to the aggregates of the others:
+    count, first and last times, the latest message's excerpt, language and sentiment) and inserts the messages.
+    The insert skips (ON CONFLICT DO NOTHING) what a concurrent poll stored meanwhile; only then does one more
+    query recount the threads the page touched. Runs in the caller's transaction. A new inbound message reopens a
+    resolved conversation; a conversation marked as spam stays spam.
     """
     unique: dict[str, IngestItem] = {}
     for entry in items:
@@ -121,10 +122,17 @@ def conversations_ingest(*, account: SocialAccount, items: Sequence[IngestItem])
         thread.last_at = max(thread.last_at, item.created_at)
         thread.entries.append(entry)
         placed.append((key, entry))
-    ids = _conversations_upsert(org_id, account, threads, timezone.now())
-    inserted = _messages_insert(org_id, platform, [(ids[key], entry) for key, entry in placed])
+    now = timezone.now()
+    upsert, upsert_params = _conversations_upsert_sql(org_id, account, threads, now)
+    if connection.vendor == "postgresql":  # one statement: the messages join the upsert's RETURNING on the key
+        inserted = _messages_insert(org_id, platform, placed, now, upsert=(upsert, upsert_params))
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(upsert, upsert_params)
+            ids = {key: conversation_id for conversation_id, key in cursor.fetchall()}
+        inserted = _messages_insert(org_id, platform, [(ids[key], entry) for key, entry in placed], now)
     if inserted < len(placed):  # a concurrent poll stored some of them first: recount what this page touched
-        _conversations_recount(sorted(ids.values()))
+        _conversations_recount(account, sorted(threads))
     return inserted
 
 
@@ -135,11 +143,11 @@ _CONVERSATION_COLUMNS = [
 ]  # fmt: skip
 
 
-def _conversations_upsert(
+def _conversations_upsert_sql(
     org_id: int, account: SocialAccount, threads: dict[str, _Thread], now: datetime
-) -> dict[str, int]:
-    """Create the page's new threads and add the page's messages to the existing ones, in one statement; the ids
-    of all of them by thread key."""
+) -> tuple[str, list[Any]]:
+    """The statement that creates the page's new threads and adds the page's messages to the existing ones,
+    returning (id, thread_key) of all of them."""
     rows: list[list[Any]] = []
     for key in sorted(threads):  # one order for every worker: two pages touching the same rows cannot deadlock
         t = threads[key]
@@ -154,26 +162,24 @@ def _conversations_upsert(
     table = Conversation._meta.db_table
     newer = f"excluded.last_message_at >= {table}.last_message_at"
     one = "(" + ", ".join(["%s"] * len(_CONVERSATION_COLUMNS)) + ")"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_CONVERSATION_COLUMNS)}) VALUES {', '.join([one] * len(rows))} "  # noqa: S608
-            "ON CONFLICT (organization_id, account_id, thread_key) DO UPDATE SET "
-            f"message_count = {table}.message_count + excluded.message_count, "
-            f"first_message_at = {least}({table}.first_message_at, excluded.first_message_at), "
-            f"last_message_at = {greatest}({table}.last_message_at, excluded.last_message_at), "
-            f"last_inbound_at = CASE WHEN {table}.last_inbound_at IS NULL THEN excluded.last_inbound_at "
-            f"ELSE {greatest}({table}.last_inbound_at, excluded.last_inbound_at) END, "
-            f"excerpt = CASE WHEN {newer} THEN excluded.excerpt ELSE {table}.excerpt END, "
-            f"lang = CASE WHEN {newer} THEN excluded.lang ELSE {table}.lang END, "
-            f"sentiment = CASE WHEN {newer} THEN excluded.sentiment ELSE {table}.sentiment END, "
-            # A new inbound message reopens a resolved conversation; spam stays spam.
-            f"status = CASE WHEN {table}.status = 'resolved' THEN 'open' ELSE {table}.status END, "
-            f"resolved_at = CASE WHEN {table}.status = 'resolved' THEN NULL ELSE {table}.resolved_at END, "
-            "updated_at = excluded.updated_at "
-            "RETURNING id, thread_key",
-            [value for row in rows for value in row],
-        )
-        return {key: conversation_id for conversation_id, key in cursor.fetchall()}
+    return (
+        f"INSERT INTO {table} ({', '.join(_CONVERSATION_COLUMNS)}) VALUES {', '.join([one] * len(rows))} "  # noqa: S608
+        "ON CONFLICT (organization_id, account_id, thread_key) DO UPDATE SET "
+        f"message_count = {table}.message_count + excluded.message_count, "
+        f"first_message_at = {least}({table}.first_message_at, excluded.first_message_at), "
+        f"last_message_at = {greatest}({table}.last_message_at, excluded.last_message_at), "
+        f"last_inbound_at = CASE WHEN {table}.last_inbound_at IS NULL THEN excluded.last_inbound_at "
+        f"ELSE {greatest}({table}.last_inbound_at, excluded.last_inbound_at) END, "
+        f"excerpt = CASE WHEN {newer} THEN excluded.excerpt ELSE {table}.excerpt END, "
+        f"lang = CASE WHEN {newer} THEN excluded.lang ELSE {table}.lang END, "
+        f"sentiment = CASE WHEN {newer} THEN excluded.sentiment ELSE {table}.sentiment END, "
+        # A new inbound message reopens a resolved conversation; spam stays spam.
+        f"status = CASE WHEN {table}.status = 'resolved' THEN 'open' ELSE {table}.status END, "
+        f"resolved_at = CASE WHEN {table}.status = 'resolved' THEN NULL ELSE {table}.resolved_at END, "
+        "updated_at = excluded.updated_at "
+        "RETURNING id, thread_key",
+        [value for row in rows for value in row],
+    )
 
 
 _MESSAGE_COLUMNS = [
@@ -183,32 +189,49 @@ _MESSAGE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _messages_insert(org_id: int, platform: str, placed: list[tuple[int, IngestItem]]) -> int:
-    """One INSERT … ON CONFLICT DO NOTHING; how many rows it added."""
-    now = timezone.now()
+def _messages_insert(
+    org_id: int,
+    platform: str,
+    placed: list[tuple[Any, IngestItem]],
+    now: datetime,
+    upsert: tuple[str, list[Any]] | None = None,
+) -> int:
+    """One INSERT … ON CONFLICT DO NOTHING; how many rows it added. ``placed`` pairs each item with its
+    conversation's id, or with its thread key when ``upsert`` (PostgreSQL) gives the ids in the same statement."""
     rows = [
         [
-            conversation_id, org_id, platform, Direction.INBOUND, i.remote_id[:300], mention_id,
+            conversation, org_id, platform, Direction.INBOUND, i.remote_id[:300], mention_id,
             (i.in_reply_to_id or "")[:300], i.author.id[:200], i.author.handle[:300], i.author.display_name[:300],
             i.text, lang[:8], sentiment[:12], i.created_at, now, i.is_hidden, False,
         ]
-        for conversation_id, (i, mention_id, lang, sentiment) in placed
+        for conversation, (i, mention_id, lang, sentiment) in placed
     ]  # fmt: skip
-    one = "(" + ", ".join(["%s"] * len(_MESSAGE_COLUMNS)) + ")"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Message._meta.db_table} ({', '.join(_MESSAGE_COLUMNS)}) "  # noqa: S608
-            f"VALUES {', '.join([one] * len(rows))} "
-            "ON CONFLICT (organization_id, platform, remote_id) WHERE NOT (remote_id = '') DO NOTHING",
-            [value for row in rows for value in row],
+    columns = ", ".join(_MESSAGE_COLUMNS)
+    conflict = "ON CONFLICT (organization_id, platform, remote_id) WHERE NOT (remote_id = '') DO NOTHING"
+    params = [value for row in rows for value in row]
+    if upsert is None:
+        one = "(" + ", ".join(["%s"] * len(_MESSAGE_COLUMNS)) + ")"
+        sql = f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES {', '.join([one] * len(rows))} {conflict}"  # noqa: S608
+    else:
+        # The VALUES list types its columns from the literals; the mention id may be NULL in every row.
+        one = "(" + ", ".join(["CAST(%s AS bigint)" if c == "mention_id" else "%s" for c in _MESSAGE_COLUMNS]) + ")"
+        values = ", ".join([one] * len(rows))
+        picked = ", ".join("c.id" if c == "conversation_id" else f"m.{c}" for c in _MESSAGE_COLUMNS)
+        sql = (
+            f"WITH c AS ({upsert[0]}) INSERT INTO {Message._meta.db_table} ({columns}) "  # noqa: S608
+            f"SELECT {picked} FROM (VALUES {values}) AS m({columns.replace('conversation_id', 'thread_key')}) "
+            f"JOIN c ON c.thread_key = m.thread_key {conflict}"
         )
+        params = upsert[1] + params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
-def _conversations_recount(conversation_ids: list[int]) -> None:
+def _conversations_recount(account: SocialAccount, keys: list[str]) -> None:
     """The count and first and last times of these conversations, from their messages (after a lost race)."""
     messages = Message.objects.filter(conversation=OuterRef("pk")).order_by().values("conversation")
-    Conversation.objects.filter(id__in=conversation_ids).update(
+    Conversation.objects.filter(account=account, thread_key__in=keys).update(
         message_count=Coalesce(Subquery(messages.annotate(n=Count("id")).values("n")), 0),
         first_message_at=Coalesce(Subquery(messages.annotate(t=Min("created_at")).values("t")), F("first_message_at")),
         last_message_at=Coalesce(Subquery(messages.annotate(t=Max("created_at")).values("t")), F("last_message_at")),

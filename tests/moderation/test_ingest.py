@@ -179,6 +179,27 @@ def test_a_page_repeating_an_item_stores_it_once(personas):
     assert Conversation.objects.get().message_count == 2
 
 
+def test_a_message_a_concurrent_poll_stored_first_is_not_counted_twice(personas, monkeypatch):
+    account = mastodon_account(personas)
+    ingest(account, item("1"))
+    [conversation] = Conversation.objects.all()
+    real = services._thread_of
+
+    reply = item("2", InteractionKind.REPLY, reply_to="1", minutes=1)
+    raced = []
+
+    def competitor_wins(entry, parents):  # between this page's lookup and its insert, another poll stores "2"
+        if not raced:
+            raced.append(True)
+            assert services.conversations_ingest(account=account, items=[(reply, None, "en", "neutral")]) == 1
+        return real(entry, parents)
+
+    monkeypatch.setattr(services, "_thread_of", competitor_wins)
+    assert services.conversations_ingest(account=account, items=[(reply, None, "en", "neutral")]) == 0
+    conversation.refresh_from_db()
+    assert conversation.message_count == Message.objects.filter(conversation=conversation).count() == 2
+
+
 def test_ingesting_a_page_costs_the_same_queries_whatever_its_size(personas):
     account = mastodon_account(personas)
 
@@ -195,7 +216,7 @@ def test_ingesting_a_page_costs_the_same_queries_whatever_its_size(personas):
         ingest(account, *page(5000, 60), item("d", InteractionKind.MESSAGE), item("1000", minutes=1))
     moderation = [q["sql"] for q in large.captured_queries if "moderation_" in q["sql"]]
     assert len(small.captured_queries) == len(large.captured_queries)
-    assert len(moderation) == 3  # lookup of stored items and parents, conversation upsert, message insert
+    assert len(moderation) == 2  # lookup of stored items and parents; conversation upsert with message insert
     assert Message.objects.count() == 64
 
 
