@@ -65,8 +65,9 @@ def conversation_filter(
         conversations = conversations.filter(platform=filters.network)
     if filters.account_id is not None:
         conversations = conversations.filter(account_id=filters.account_id)
-    if filters.assignee == "mine":
-        conversations = conversations.filter(assignee_id=actor.pk if actor is not None else None)
+    if filters.assignee == "mine":  # an API key is nobody: nothing is its own (not the unassigned ones)
+        mine = actor is not None and actor.pk is not None
+        conversations = conversations.filter(assignee_id=actor.pk) if mine else conversations.none()  # type: ignore[union-attr]
     elif filters.assignee == "unassigned":
         conversations = conversations.filter(assignee__isnull=True)
     if filters.lang:

@@ -145,6 +145,8 @@ def test_the_conversation_page_shows_messages_in_order_and_the_authors_other_con
         conversation=first, organization=personas.org, platform="mastodon", direction="in", remote_id="m1",
         author_id="1", author_handle="user1", text="My lamp is broken", created_at=T0,
     )  # fmt: skip
+    globex = SocialAccountFactory(organization=personas.other_org, platform="mastodon")
+    conversation(personas.other_org, globex, 60, author_id="1")  # the same id in another organization
     second_account = SocialAccountFactory(organization=personas.org, platform="mastodon")
     same_person = conversation(personas.org, second_account, 50, author_id="1")  # on another of our accounts
     response = client_for(personas.analyst).get(reverse("conversation_detail", args=[first.id]))
@@ -243,4 +245,5 @@ def test_an_api_key_needs_the_moderation_scopes(personas, api_key_client, inbox)
     writer = api_key_client(personas.owner, ["moderation:read", "moderation:write"])
     assert writer.post(f"/api/v1/conversations/{target.id}/status/", {"action": "resolve"}).status_code == 200
     assert ModerationAction.objects.get().actor is None  # an API key acts without a membership
+    assert reader.get("/api/v1/conversations/", {"assignee": "mine"}).json()["results"] == []  # not the unassigned
     assert api_key_client(personas.owner, ["listening:read"]).get("/api/v1/conversations/").status_code == 403
