@@ -247,3 +247,24 @@ def test_an_api_key_needs_the_moderation_scopes(personas, api_key_client, inbox)
     assert ModerationAction.objects.get().actor is None  # an API key acts without a membership
     assert reader.get("/api/v1/conversations/", {"assignee": "mine"}).json()["results"] == []  # not the unassigned
     assert api_key_client(personas.owner, ["listening:read"]).get("/api/v1/conversations/").status_code == 403
+
+
+def test_the_conversation_page_costs_the_same_queries_for_any_number_of_messages(personas, client_for, inbox):
+    target = inbox["rows"][0]
+    client = client_for(personas.agent)
+
+    def add(n):
+        for i in range(n):
+            Message.objects.create(
+                conversation=target, organization=personas.org, platform="mastodon", direction="out", remote_id="",
+                author_id="me", author_handle="acme", text=f"reply {i}", created_at=T0, sent_by=personas.agent,
+            )  # fmt: skip
+
+    add(1)
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("conversation_detail", args=[target.id]))
+    add(30)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("conversation_detail", args=[target.id]))
+    assert response.content.decode().count('data-testid="message"') == 31
+    assert len(many.captured_queries) == len(few.captured_queries)
