@@ -109,6 +109,8 @@ class Scope(StrEnum):
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
     ANALYTICS_READ = "analytics:read"
+    MODERATION_READ = "moderation:read"
+    MODERATION_WRITE = "moderation:write"
 
 
 SCOPE_LABELS = {
@@ -123,4 +125,6 @@ SCOPE_LABELS = {
     Scope.WEBHOOKS_READ: _("Read webhook endpoints and their deliveries"),
     Scope.WEBHOOKS_WRITE: _("Change webhook endpoints, rotate their secrets, send test events"),
     Scope.ANALYTICS_READ: _("Read the metrics of published posts, accounts and campaigns"),
+    Scope.MODERATION_READ: _("Read the inbox: conversations and their messages"),
+    Scope.MODERATION_WRITE: _("Change the status of conversations"),
 }

@@ -26,6 +26,7 @@ from accounts.platforms import capabilities
 from accounts.roles import Perm
 from accounts.services import require
 from crm_bridge.services import event_publish
+from moderation import services as moderation_services
 from smms.connectors.errors import AuthRevoked, ConnectorError, RateLimited
 from smms.connectors.types import Interaction, Page
 from smms.errors import Conflict, ValidationFailed
@@ -173,14 +174,19 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
     for item in page.items:
         unique.setdefault(item.remote_id[:300], item)  # a page may repeat an item (a reply also seen as a mention)
     org_id = account.organization_id
-    known = set(
-        Mention.objects.filter(organization_id=org_id, platform=account.platform, external_id__in=list(unique))
-        .values_list("external_id", flat=True)
-    ) if unique else set()  # fmt: skip
+    known = {
+        external_id: (mention_id, lang, corrected or sentiment)
+        for external_id, mention_id, lang, sentiment, corrected in Mention.objects.filter(
+            organization_id=org_id, platform=account.platform, external_id__in=list(unique)
+        ).values_list("external_id", "id", "lang", "sentiment", "sentiment_corrected")
+    } if unique else {}  # fmt: skip
     fresh = [(remote_id, item) for remote_id, item in unique.items() if remote_id not in known]
     analysed = nlp.analyse([i.text for _, i in fresh], [i.lang for _, i in fresh]) if fresh else []
     now = timezone.now()
-    if not fresh and not page.quarantined:  # nothing new (a search re-reading known posts): move the cursor
+    # The account's own stream is addressed to us: every item of it is also threaded into the inbox, the known
+    # ones included (a search stream may have stored it first). Search streams are not addressed to us.
+    to_inbox = stream == "mentions" and bool(unique)
+    if not fresh and not page.quarantined and not to_inbox:  # nothing new (a search re-reading known posts)
         _cursor_advance(account, stream, page, now)
         return IngestResult(len(page.items), 0, len(unique), 0, 0)
     rows = [
@@ -200,6 +206,8 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
         commit_without_waiting_for_disk()
         created = _mentions_insert(rows)
         matched = _match_topics(org_id, created)
+        if to_inbox:
+            _conversations_thread(account, unique, known, fresh, analysed, created)
         if page.quarantined:
             QuarantinedItem.objects.bulk_create(
                 [
@@ -212,6 +220,23 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
             )  # fmt: skip
         _cursor_advance(account, stream, page, now)
     return IngestResult(len(page.items), len(created), len(unique) - len(created), len(page.quarantined), matched)
+
+
+def _conversations_thread(
+    account: SocialAccount,
+    unique: dict[str, Interaction],
+    known: dict[str, tuple[int, str, str]],
+    fresh: list[tuple[str, Interaction]],
+    analysed: list[tuple[str, str, float | None]],
+    created: list[_MentionRow],
+) -> None:
+    stored = {row.external_id: row.id for row in created}
+    scored = {remote_id: (lang, label) for (remote_id, _i), (lang, label, _v) in zip(fresh, analysed, strict=True)}
+    items = [
+        (item, *known[remote_id]) if remote_id in known else (item, stored.get(remote_id), *scored[remote_id])
+        for remote_id, item in unique.items()
+    ]
+    moderation_services.conversations_ingest(account=account, items=items)
 
 
 def _cursor_advance(account: SocialAccount, stream: str, page: Page, now: datetime) -> None:

@@ -23,6 +23,7 @@ from accounts.models import Membership, Notification, Organization, PendingConne
 from accounts.roles import Role
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
 from listening.models import Alert, Mention, MentionExport, Topic
+from moderation.models import Conversation, Message
 from publishing import services as publishing_services
 from publishing.models import Delivery, PostImport
 from tests.factories import (
@@ -171,7 +172,17 @@ def org_objects(personas):
             report=[{"row": 3, "column": "accounts", "message": "No X account @b in this organization."}],
         )  # fmt: skip
         media_asset = publishing_services.media_asset_upload(actor=membership, file=io.BytesIO(TINY_PNG), name="a.png")
+        conversation = Conversation.objects.create(
+            organization=org, account=account, platform=account.platform, kind="mention", thread_key="t:1",
+            author_id="1", author_handle="someone", first_message_at=timezone.now(), last_message_at=timezone.now(),
+            message_count=1, excerpt="brand",
+        )  # fmt: skip
+        Message.objects.create(
+            conversation=conversation, organization=org, platform=account.platform, direction="in", remote_id="1",
+            author_id="1", author_handle="someone", text="brand", created_at=timezone.now(),
+        )  # fmt: skip
         return {
+            "conversation": conversation,
             "post_import": post_import,
             "media_asset": media_asset,
             "campaign": campaign,

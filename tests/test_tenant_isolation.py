@@ -89,6 +89,10 @@ ID_URLS = {
     "notification_open": ("post", {"notification_id": "notification"}),
     "notification_read": ("post", {"notification_id": "notification"}),
     "team-detail": ("get", {"pk": "team"}),
+    "conversation_detail": ("get", {"conversation_id": "conversation"}),
+    "conversation_status": ("post", {"conversation_id": "conversation"}),
+    "conversation-detail": ("get", {"pk": "conversation"}),
+    "conversation-status": ("post", {"pk": "conversation"}),
 }
 EXEMPT = {
     "invitation_accept": "addressed by a secret token, not an id: the token is the permission",

@@ -7,6 +7,7 @@ from accounts.api import views as account_views
 from analytics.api import views as analytics_views
 from crm_bridge.api import views as crm_views
 from listening.api import views as listening_views
+from moderation.api import views as moderation_views
 from publishing.api import views as publishing_views
 
 router = SimpleRouter()
@@ -21,6 +22,7 @@ router.register("posts", publishing_views.PostViewSet, basename="post")
 router.register("deliveries", publishing_views.DeliveryViewSet, basename="delivery")
 router.register("post-imports", publishing_views.PostImportViewSet, basename="post-import")
 router.register("media", publishing_views.MediaAssetViewSet, basename="media-asset")
+router.register("conversations", moderation_views.ConversationViewSet, basename="conversation")
 router.register("webhooks", crm_views.WebhookEndpointViewSet, basename="webhook")
 router.register("analytics/deliveries", analytics_views.DeliveryMetricsViewSet, basename="analytics-delivery")
 router.register("analytics/accounts", analytics_views.AccountFiguresViewSet, basename="analytics-account")

@@ -263,7 +263,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One name for a choice set that several fields share (a delivery's state, an event's from and to states).
-    "ENUM_NAME_OVERRIDES": {"DeliveryStateEnum": "publishing.models.DeliveryState"},
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStateEnum": "publishing.models.DeliveryState",
+        "ConversationKindEnum": "moderation.models.ConversationKind",
+        "KindEnum": "listening.models.TopicKind",  # the name it had before conversations had a kind too
+        "ConversationStatusEnum": "moderation.models.ConversationStatus",
+    },
 }
 
 LOGGING = {
