@@ -452,5 +452,5 @@ def test_the_teams_list_says_which_teams_have_their_own_rules(personas, client_f
     html = client_for(personas.admin).get(reverse("teams")).content.decode()
 
     press, social = html.split('data-testid="team-rules">')[1:3]
-    assert press.split("</td>")[0] == "Approval required · approved by the team’s leads · four eyes"
+    assert press.split("</td>")[0] == "Approval required · approved by the team’s leads · four eyes"  # noqa: RUF001
     assert "Organization default" in social.split("</td>")[0]
