@@ -29,6 +29,21 @@ def project_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def worker_env(**overrides: str) -> dict[str, str]:
+    """The environment of a subprocess (a Celery worker) working on this test's database and broker."""
+    from django.conf import settings
+
+    from smms.lib.bench import database_url
+
+    values = {
+        "DJANGO_SETTINGS_MODULE": "smms.settings.test",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    return project_env(**{**values, **overrides})
+
+
 def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     result = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from analytics.models import DeliveryMetrics, MetricsSnapshot
 from analytics.tasks import metrics_dispatch
 from smms.celery import app
-from tests.subprocesses import project_env, start_worker, stop, wait_for
+from tests.subprocesses import start_worker, stop, wait_for, worker_env
 
 from .conftest import connect, publish
 
@@ -18,12 +17,7 @@ from .conftest import connect, publish
 def test_a_real_worker_fetches_a_published_posts_figures(personas, simulator, settings, tmp_path):
     account = connect(personas, simulator, "mastodon")
     delivery = publish(personas, account, "Measured by a real worker")
-    db = settings.DATABASES["default"]
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="smms.settings.test",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+    env = worker_env(
         SMMS_SIMULATOR_URL=settings.SMMS_SIMULATOR_URL,
         SMMS_METRICS_FIRST_FETCH_MINUTES="0",  # due at once, instead of ten minutes after publication
     )

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Invitation
 from smms.celery import app
 from smms.tasks import worker_heartbeat
-from tests.subprocesses import project_env, start_worker, stop, wait_for
+from tests.subprocesses import start_worker, stop, wait_for, worker_env
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_on_redis_sends_the_invitation_the_web_enqueued_on_commit(personas, client_for, tmp_path, settings):
     app.control.purge()  # leftovers of earlier runs must not be mistaken for this test's task
-    db = settings.DATABASES["default"]
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="smms.settings.test",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
+    env = worker_env(
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(tmp_path / "mail"),
     )

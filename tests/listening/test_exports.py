@@ -332,15 +332,11 @@ def test_workers_know_the_export_tasks_and_run_them_on_the_default_queue():
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_writes_the_export_the_page_asked_for(personas, topic, client_for, settings, tmp_path):
     from smms.celery import app
-    from tests.subprocesses import project_env, start_worker, stop, wait_for
+    from tests.subprocesses import start_worker, stop, wait_for, worker_env
 
     app.control.purge()  # leftovers of earlier runs must not be mistaken for this test's task
     add_mention(topic, text="Très déçue", sentiment="negative")
-    db = settings.DATABASES["default"]
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="smms.settings.test",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
+    env = worker_env(
         MEDIA_ROOT=settings.MEDIA_ROOT,  # the web side and the worker share the files
     )
     worker = start_worker(env, queues="default", log=tmp_path / "worker.log")

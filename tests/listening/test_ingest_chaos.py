@@ -8,7 +8,6 @@ import signal
 import time
 
 import pytest
-from django.db import connection
 
 from listening.models import Mention, PollCursor
 from listening.services import account_poll, poll_cursors_ensure
@@ -16,7 +15,7 @@ from listening.tasks import account_poll as account_poll_task
 from smms.celery import app
 from smms.lib.bench import restart_redis
 from tests.accounts.test_connections import connect_mastodon
-from tests.subprocesses import project_env, start_worker, stop
+from tests.subprocesses import start_worker, stop, worker_env
 
 
 @pytest.mark.worker
@@ -32,11 +31,7 @@ def test_sigkill_mid_batch_and_a_redis_restart_lose_nothing_and_duplicate_nothin
     expected = {p["id"] for p in simulator.posts("mastodon") if account.remote_id in p["mentions"]}
     app.control.purge()
 
-    db = settings.DATABASES["default"]
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="smms.settings.test",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
+    env = worker_env(
         SMMS_SIMULATOR_URL=settings.SMMS_SIMULATOR_URL,
         SMMS_POLL_CLAIM_SECONDS="3",  # a killed worker's claim expires quickly
     )

@@ -531,16 +531,10 @@ def test_the_api_refuses_a_bad_file_and_a_read_only_key(personas, api_key_client
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_checks_and_imports_the_uploaded_file(personas, accounts, client_for, settings, tmp_path):
     from smms.celery import app
-    from tests.subprocesses import project_env, start_worker, stop, wait_for
+    from tests.subprocesses import start_worker, stop, wait_for, worker_env
 
     app.control.purge()  # leftovers of earlier runs must not be mistaken for this test's tasks
-    db = settings.DATABASES["default"]
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="smms.settings.test",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-    )
+    env = worker_env()
     worker = start_worker(env, queues="default", log=tmp_path / "worker.log")
     try:
         client = client_for(personas.lead)

@@ -7,14 +7,13 @@ import os
 import signal
 
 import pytest
-from django.db import connection
 
 from publishing import services
 from publishing.models import Delivery
 from publishing.tasks import delivery_publish as delivery_publish_task
 from smms.celery import app
 from tests.accounts.test_connections import connect_x
-from tests.subprocesses import project_env, start_worker, stop, wait_for
+from tests.subprocesses import start_worker, stop, wait_for, worker_env
 
 from .conftest import made, schedule
 
@@ -32,11 +31,7 @@ def test_a_worker_killed_mid_publish_is_recovered_without_a_second_post(personas
     simulator.faults({"kind": "lost", "mode": "timeout", "platform": "x", "methods": ["POST"], "path": "/2/tweets$"})
 
     broker = f"{settings.REDIS_URL.rsplit('/', 1)[0]}/{BROKER_DB}"
-    db = settings.DATABASES["default"]
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="smms.settings.test",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
+    env = worker_env(
         CELERY_BROKER_URL=broker,
         SMMS_SIMULATOR_URL=settings.SMMS_SIMULATOR_URL,
         SMMS_PUBLISH_CLAIM_SECONDS="2",  # the dead worker's claim expires quickly
