@@ -33,6 +33,7 @@ from publishing.models import Delivery, DeliveryState
 from smms.connectors import errors as cx
 from smms.connectors.base import Connector
 from smms.connectors.types import AccountRef, Metrics
+from smms.lib.db import db_datetime, update_returning
 
 from .definitions import FETCH_SCHEDULE, next_fetch
 from .models import AccountAudience, DeliveryMetrics, MetricsSnapshot, StopReason
@@ -102,24 +103,17 @@ def metrics_due(*, limit: int = 500) -> list[int]:
     # waited for, so a row is never leased twice. SQLite has one writer at a time anyway.
     skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     due = "next_fetch_at <= %s AND (leased_until IS NULL OR leased_until <= %s)"
-    return _returning(
+    at = db_datetime(now)
+    return _claimed(
         f"UPDATE {TABLE} SET leased_until = %s WHERE delivery_id IN ("  # noqa: S608 -- constant names only
         f"SELECT delivery_id FROM {TABLE} WHERE {due} ORDER BY next_fetch_at LIMIT %s{skip}) AND {due}",
-        [_db(now + DISPATCH_LEASE), _db(now), _db(now), limit, _db(now), _db(now)],
+        [db_datetime(now + DISPATCH_LEASE), at, at, limit, at, at],
     )
 
 
-def _db(moment: datetime) -> Any:
-    """A datetime as the database stores it (SQLite keeps naive UTC text), for the raw claims."""
-    return connection.ops.adapt_datetimefield_value(moment)
-
-
-def _returning(sql: str, params: list[Any]) -> list[int]:
-    """Run a claiming UPDATE … RETURNING delivery_id: the rows it changed are the caller's, in one statement
-    (the ORM's update() only counts them, and a read followed by a write can see another claim's rows)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING delivery_id", params)
-        return sorted(row[0] for row in cursor.fetchall())
+def _claimed(sql: str, params: list[Any]) -> list[int]:
+    """The delivery ids a claiming UPDATE changed, in order."""
+    return sorted(update_returning(sql, params, "delivery_id"))
 
 
 def metrics_due_by_account(*, limit: int = 500) -> list[list[int]]:
@@ -155,10 +149,10 @@ def metrics_fetch(*, delivery_ids: list[int]) -> dict[str, int]:
     if not ids:
         return {}
     # One statement: of two workers given the same rows, the second finds them no longer due.
-    claimed = _returning(
+    claimed = _claimed(
         f"UPDATE {TABLE} SET next_fetch_at = %s WHERE next_fetch_at <= %s "  # noqa: S608 -- placeholders only
         f"AND delivery_id IN ({', '.join(['%s'] * len(ids))})",
-        [_db(now + FETCH_CLAIM), _db(now), *ids],
+        [db_datetime(now + FETCH_CLAIM), db_datetime(now), *ids],
     )
     if not claimed:
         return {}

@@ -38,7 +38,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -69,7 +69,7 @@ from smms.connectors.mastodon import MastodonConnector
 from smms.connectors.types import AccountRef, Draft, MediaItem, RemotePost, TextCheck
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from smms.lib import images
-from smms.lib.db import commit_without_waiting_for_disk
+from smms.lib.db import commit_without_waiting_for_disk, db_datetime, update_returning
 
 from .links import utm_tagged
 from .models import (
@@ -1136,19 +1136,18 @@ def _claim(delivery_ids: Sequence[int], now: datetime) -> list[int]:
     wanted = list(dict.fromkeys(delivery_ids))
     if not wanted:
         return []
-    ops = connection.ops
     table = Delivery._meta.db_table
     marks = ", ".join(["%s"] * len(wanted))
-    stamp = ops.adapt_datetimefield_value(now)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Django's update() cannot say which rows matched; RETURNING can (PostgreSQL, and SQLite >= 3.35).
-        cursor.execute(
-            f"UPDATE {table} SET state = %s, claimed_until = %s, attempts = attempts + 1, "  # noqa: S608
-            f"dispatched_until = NULL, updated_at = %s "
-            f"WHERE id IN ({marks}) AND state = %s AND next_attempt_at <= %s RETURNING id",
-            [S.PUBLISHING, ops.adapt_datetimefield_value(now + _claim_seconds()), stamp, *wanted, S.SCHEDULED, stamp],
+    stamp = db_datetime(now)
+    with transaction.atomic():
+        got = set(
+            update_returning(
+                f"UPDATE {table} SET state = %s, claimed_until = %s, attempts = attempts + 1, "  # noqa: S608
+                f"dispatched_until = NULL, updated_at = %s "
+                f"WHERE id IN ({marks}) AND state = %s AND next_attempt_at <= %s",
+                [S.PUBLISHING, db_datetime(now + _claim_seconds()), stamp, *wanted, S.SCHEDULED, stamp],
+            )
         )
-        got = {row[0] for row in cursor.fetchall()}
         DeliveryEvent.objects.bulk_create(
             DeliveryEvent(delivery_id=delivery_id, from_state=S.SCHEDULED, to_state=S.PUBLISHING) for delivery_id in got
         )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
 from django.db import connection
 
 
@@ -13,3 +17,17 @@ def commit_without_waiting_for_disk() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def db_datetime(moment: datetime) -> Any:
+    """A datetime as the database takes it in raw SQL (SQLite keeps naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def update_returning(sql: str, params: Sequence[Any], column: str = "id") -> list[Any]:
+    """Run a claiming ``UPDATE`` and return ``column`` of the rows it changed, in one statement (PostgreSQL,
+    and SQLite >= 3.35): Django's update() only counts them, and a read followed by a write could see rows
+    another claim takes meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {column}", params)
+        return [row[0] for row in cursor.fetchall()]
