@@ -549,14 +549,20 @@ def _slots_save(request: HttpRequest, form: QueueSlotsForm, **target: Any) -> bo
     return True
 
 
+def _queue_of(request: HttpRequest, account: SocialAccount) -> tuple[str, list[tuple[int, time]]]:
+    """The account's queue time zone (the reader's while it has none) and weekly slots."""
+    schedule = selectors.queue_schedule(org=request.org, account=account)  # type: ignore[attr-defined]
+    if schedule is None:
+        return request.user.timezone, []  # type: ignore[union-attr]
+    return schedule.timezone, [(slot.weekday, slot.time) for slot in schedule.slots.all()]
+
+
 @org_required(Perm.VIEW)
 def queue_account(request: HttpRequest, account_id: int) -> HttpResponse:
     """An account's weekly queue slots, editable by who may approve, and its next slots with what is booked."""
     org = request.org  # type: ignore[attr-defined]
     account = account_selectors.social_account_get(org=org, account_id=account_id)
-    schedule = selectors.queue_schedule(org=org, account=account)
-    tz = schedule.timezone if schedule else request.user.timezone  # type: ignore[union-attr]
-    slots = [(slot.weekday, slot.time) for slot in schedule.slots.all()] if schedule else []
+    tz, slots = _queue_of(request, account)
     form = _slots_form(request, tz, slots)
     if _slots_save(request, form, account=account):
         return redirect("queue_account", account_id=account.id)
@@ -576,9 +582,7 @@ def queue_account_best(request: HttpRequest, account_id: int) -> HttpResponse:
     """Add the account's best times to post (from its own posts' engagement) to its weekly slots."""
     org = request.org  # type: ignore[attr-defined]
     account = account_selectors.social_account_get(org=org, account_id=account_id)
-    schedule = selectors.queue_schedule(org=org, account=account)
-    tz = schedule.timezone if schedule else request.user.timezone  # type: ignore[union-attr]
-    slots = [(slot.weekday, slot.time) for slot in schedule.slots.all()] if schedule else []
+    tz, slots = _queue_of(request, account)
     best = analytics_selectors.best_times(account=account, tz=tz)
     if best.shortage or not best.times:
         messages.error(request, best.shortage or _("No best times yet: this account has no measured posts."))
