@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -69,6 +68,7 @@ from smms.connectors.mastodon import MastodonConnector
 from smms.connectors.types import AccountRef, Draft, MediaItem, RemotePost, TextCheck
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from smms.lib import images
+from smms.lib.backoff import outcome_unknown, retry_at
 from smms.lib.db import commit_without_waiting_for_disk, db_datetime, update_returning
 
 from .links import utm_tagged
@@ -93,7 +93,6 @@ S = DeliveryState
 DISPATCH_LEASE = timedelta(seconds=30)
 # How far before the due time find_post looks for our post (clock differences, an early first attempt).
 RECONCILE_MARGIN = timedelta(minutes=10)
-MAX_BACKOFF = timedelta(minutes=30)
 # A time "now" typed in a form is a few seconds old when it arrives.
 SCHEDULE_GRACE = timedelta(minutes=1)
 # Editorial changes move the deliveries that are not under way or finished.
@@ -1244,17 +1243,10 @@ def _reconcile(delivery: Delivery, connector: Connector, ref: AccountRef) -> Rem
     return connector.find_post(ref, text=posted_text(draft.text, draft.link), since=since)
 
 
-def _outcome_unknown(exc: cx.ConnectorError) -> bool:
-    """Whether the failed call may have created the post anyway: no answer, or an unreadable success."""
-    if isinstance(exc, cx.MalformedPayload):
-        return True
-    return isinstance(exc, cx.Transient) and (exc.unknown_outcome or exc.status is None)
-
-
 def _after_error(delivery: Delivery, exc: cx.ConnectorError, connector: Connector, ref: AccountRef) -> str:
     account = delivery.account
     network = account.get_platform_display()
-    if _outcome_unknown(exc) or isinstance(exc, cx.Duplicate):
+    if outcome_unknown(exc) or isinstance(exc, cx.Duplicate):
         Delivery.objects.filter(id=delivery.id, state=S.PUBLISHING).update(unknown_outcome=True)
         delivery.unknown_outcome = True
         try:
@@ -1324,21 +1316,6 @@ def _unknown_reason(network: str, exc: cx.ConnectorError) -> str:
     ) % {"network": network, "detail": exc}
 
 
-def _next_attempt(attempts: int, exc: cx.ConnectorError) -> datetime:
-    """Exponential backoff with jitter (half fixed, half random), never before the network's reset time."""
-    now = timezone.now()
-    delay = min(MAX_BACKOFF.total_seconds(), settings.SMMS_PUBLISH_RETRY_BASE * 2 ** max(0, attempts - 1))
-    when = now + timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))  # noqa: S311
-    reset = None
-    if isinstance(exc, cx.RateLimited):
-        reset = exc.retry_at
-    elif isinstance(exc, cx.QuotaExhausted):
-        reset = exc.reset_at
-    if reset is not None:
-        when = max(when, reset + timedelta(seconds=random.uniform(0, 5)))  # noqa: S311
-    return when
-
-
 def _retry(delivery: Delivery, exc: cx.ConnectorError) -> str:
     network = delivery.account.get_platform_display()
     if delivery.attempts >= settings.SMMS_PUBLISH_MAX_ATTEMPTS:
@@ -1350,7 +1327,7 @@ def _retry(delivery: Delivery, exc: cx.ConnectorError) -> str:
         if delivery.unknown_outcome:
             reason = f"{reason} {_unknown_reason(network, exc)}"
         return _end(delivery, S.FAILED, "retries_exhausted", reason)
-    when = _next_attempt(delivery.attempts, exc)
+    when = retry_at(delivery.attempts, exc, base_seconds=settings.SMMS_PUBLISH_RETRY_BASE)
     reason = _("Attempt %(attempt)s failed (%(detail)s); SMMS tries again at %(when)s UTC.") % {
         "attempt": delivery.attempts,
         "detail": exc,
