@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 PLATFORMS = ("x", "facebook", "instagram", "mastodon", "bluesky")
@@ -83,6 +83,7 @@ class SimPost:
     quotes: int = 0
     impressions: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    liked_by: list[str] = field(default_factory=list)  # the accounts that liked it through the API, each once
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,16 @@ class World:
     def post(self, platform: str, post_id: str) -> SimPost | None:
         post = self.posts.get((platform, post_id))
         return None if post is None or post.deleted else post
+
+    def like(self, post: SimPost, user_id: str) -> bool:
+        """``user_id`` likes the post: counted once however often it is asked (as the networks do). Returns
+        whether this was a new like."""
+        with self.lock:
+            if user_id in post.liked_by:
+                return False
+            post.liked_by.append(user_id)
+            post.likes += 1
+            return True
 
     def engagement(self, post: SimPost) -> Engagement:
         """The post's counters as served. A brand's own top-level post (what SMMS publishes) gains likes,
@@ -402,5 +413,17 @@ def load_world(world: World, path: str) -> bool:
             setattr(world, name, value)
         world.post_order = {p: [] for p in PLATFORMS}
         for post in sorted(world.posts.values(), key=lambda p: p.seq):
+            _add_missing_fields(post)
             world.post_order.setdefault(post.platform, []).append(post)
     return True
+
+
+def _add_missing_fields(post: SimPost) -> None:
+    """Give a post from an older state file the fields added since (``liked_by``...), at their defaults."""
+    for spec in fields(SimPost):
+        if spec.name in post.__dict__:
+            continue
+        if spec.default_factory is not MISSING:
+            setattr(post, spec.name, spec.default_factory())
+        elif spec.default is not MISSING:
+            setattr(post, spec.name, spec.default)

@@ -27,6 +27,7 @@ from smms.connectors.text import check_bluesky
 from .base import ApiError, Handler, PlatformApi, iso, json_response
 
 POST = "app.bsky.feed.post"
+LIKE = "app.bsky.feed.like"
 THREADGATE = "app.bsky.feed.threadgate"
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 MAX_IMAGES = 4
@@ -338,7 +339,8 @@ class BlueskyApi(PlatformApi):
                 }
         return record
 
-    def post_view(self, post: SimPost) -> dict[str, Any]:
+    def post_view(self, post: SimPost, viewer: SimUser | None = None) -> dict[str, Any]:
+        """The AppView's postView; ``viewer.like`` names the viewer's like record when they like the post."""
         author = self.world.user(self.name, post.author_id)
         counts = self.world.engagement(post)
         view: dict[str, Any] = {
@@ -355,6 +357,9 @@ class BlueskyApi(PlatformApi):
             "viewer": {"threadMuted": False, "embeddingDisabled": False},
             "labels": [],
         }
+        like = self._likes().get(f"{viewer.id} {post.id}") if viewer is not None else None
+        if like is not None:
+            view["viewer"]["like"] = like
         embed = self._embed_view(post)
         if embed:
             view["embed"] = embed
@@ -384,6 +389,10 @@ class BlueskyApi(PlatformApi):
 
     def _threadgates(self) -> dict[str, dict[str, Any]]:
         return self.world.extra.setdefault("bluesky_threadgates", {})
+
+    def _likes(self) -> dict[str, str]:
+        """The AT-URI of each account's like record of a post, by ``"<did> <post uri>"``."""
+        return self.world.extra.setdefault("bluesky_likes", {})
 
     def _commit(self) -> dict[str, str]:
         return {"cid": cid_for(secrets.token_bytes(16)), "rev": tid(int(self.world.now() * 1_000_000), 7)}
@@ -527,6 +536,8 @@ class BlueskyApi(PlatformApi):
         me = self._me(request)
         body = self._body(request)
         self._own_repo(me, body.get("repo"))
+        if body.get("collection") == LIKE:
+            return self._create_like(me, body.get("record"))
         if body.get("collection") != POST:
             raise self._fail(400, "InvalidRequest", f"Unsupported collection: {body.get('collection')}")
         record = self._check_post_record(body.get("record"))
@@ -567,6 +578,25 @@ class BlueskyApi(PlatformApi):
         return json_response(
             {"uri": post.id, "cid": self.cid_of(post), "commit": self._commit(), "validationStatus": "valid"}
         )
+
+    def _create_like(self, me: SimUser, record: Any) -> Response:
+        """An ``app.bsky.feed.like`` record. The repo takes any well-formed like, even of a post it cannot see
+        or a second one of the same post; the AppView counts one like per account, of posts that exist."""
+        subject = record.get("subject") if isinstance(record, dict) else None
+        if not isinstance(record, dict) or not isinstance(record.get("createdAt"), str):
+            raise self._fail(400, "InvalidRequest", 'Invalid app.bsky.feed.like record: Record must have the '
+                             'properties "subject" and "createdAt"')  # fmt: skip
+        if not isinstance(subject, dict) or not all(isinstance(subject.get(k), str) for k in ("uri", "cid")):
+            raise self._fail(400, "InvalidRequest", "Invalid app.bsky.feed.like record: Record/subject must be a "
+                             "strongRef {uri, cid}")  # fmt: skip
+        uri = f"at://{me.id}/{LIKE}/{tid(int(self.world.now() * 1_000_000), self.world.next_seq())}"
+        with self.world.lock:
+            self._likes().setdefault(f"{me.id} {subject['uri']}", uri)
+            liked = self.world.post(self.name, subject["uri"])
+            if liked is not None:
+                self.world.like(liked, me.id)
+        cid = cid_for(repr(sorted(record.items(), key=str)).encode())
+        return json_response({"uri": uri, "cid": cid, "commit": self._commit(), "validationStatus": "valid"})
 
     def put_record(self, request: Request) -> Response:
         me = self._me(request)
@@ -712,7 +742,7 @@ class BlueskyApi(PlatformApi):
 
     def search_posts(self, request: Request) -> Response:
         # https://docs.bsky.app/docs/api/app-bsky-feed-search-posts
-        self._me(request)
+        me = self._me(request)
         query = request.args.get("q", "").strip()
         if not query:
             raise self._fail(400, "InvalidRequest", 'Params must have the property "q"')
@@ -723,23 +753,23 @@ class BlueskyApi(PlatformApi):
         )
         page, cursor = self._page(request, 25, lambda post: not post.deleted, order=matches)
         hits = len(matches)  # an estimate, as Bluesky's own (deleted posts included)
-        data: dict[str, Any] = {"posts": [self.post_view(p) for p in page], "hitsTotal": hits}
+        data: dict[str, Any] = {"posts": [self.post_view(p, me) for p in page], "hitsTotal": hits}
         if cursor:
             data["cursor"] = cursor
         return json_response(data)
 
     def get_posts(self, request: Request) -> Response:
         # https://docs.bsky.app/docs/api/app-bsky-feed-get-posts
-        self._me(request)
+        me = self._me(request)
         uris = request.args.getlist("uris")
         if len(uris) > 25:
             raise self._fail(400, "InvalidRequest", "uris must not have more than 25 elements")
         posts = [p for uri in uris if (p := self.world.post(self.name, uri)) is not None]
-        return json_response({"posts": [self.post_view(p) for p in posts]})
+        return json_response({"posts": [self.post_view(p, me) for p in posts]})
 
     def get_author_feed(self, request: Request) -> Response:
         # https://docs.bsky.app/docs/api/app-bsky-feed-get-author-feed
-        self._me(request)
+        me = self._me(request)
         user = self._user(request.args.get("actor", ""))
         if user is None:
             raise self._fail(400, "InvalidRequest", "Profile not found")
@@ -749,7 +779,7 @@ class BlueskyApi(PlatformApi):
             return post.author_id == user.id and not post.deleted and not (no_replies and post.reply_to_id)
 
         page, cursor = self._page(request, 50, own)
-        data: dict[str, Any] = {"feed": [{"post": self.post_view(p)} for p in page]}
+        data: dict[str, Any] = {"feed": [{"post": self.post_view(p, me)} for p in page]}
         if cursor:
             data["cursor"] = cursor
         return json_response(data)

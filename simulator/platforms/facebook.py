@@ -47,6 +47,7 @@ class FacebookApi(GraphApi):
             ("GET", ("*", "published_posts"), self.list_posts),
             ("POST", ("*", "feed"), self.create_post),
             ("POST", ("*", "photos"), self.create_photo),
+            ("POST", ("*", "likes"), self.like),
         ]
 
     # --- world hooks ------------------------------------------------------------------------------------
@@ -116,9 +117,9 @@ class FacebookApi(GraphApi):
         return post
 
     @staticmethod
-    def _missing(node: str) -> str:
+    def _missing(node: str, verb: str = "get") -> str:
         return (
-            f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to missing "
+            f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded due to missing "
             "permissions, or does not support this operation."
         )
 
@@ -461,6 +462,18 @@ class FacebookApi(GraphApi):
             item.extra["edited_at"] = self.world.now()
         else:
             raise self.fail(400, "validation", "(#100) Nothing to update")
+        return json_response({"success": True})
+
+    def like(self, request: Request, node: str) -> Response:
+        """``POST /{object-id}/likes``: the Page likes a post or a comment in its threads, once however often
+        it is asked."""
+        token = self.authenticate(request)
+        item = self.world.post("facebook", node)
+        if item is None:
+            raise self.fail(400, "not_found", self._missing(node, "post"))
+        if not self._owned(token, item):
+            raise self.fail(403, "forbidden", "(#200) Permissions error")
+        self.world.like(item, token.user_id)
         return json_response({"success": True})
 
     def delete_node(self, request: Request, node: str) -> Response:

@@ -44,6 +44,7 @@ class MastodonApi(PlatformApi):
             ("/api/v1/statuses/<status_id>", ["GET"], self.status),
             ("/api/v1/statuses/<status_id>", ["DELETE"], self.delete_status),
             ("/api/v1/statuses/<status_id>/context", ["GET"], self.context),
+            ("/api/v1/statuses/<status_id>/favourite", ["POST"], self.favourite),
             ("/api/v2/media", ["POST"], self.upload_media),
             ("/api/v1/media/<media_id>", ["GET"], self.media),
             ("/api/v1/notifications", ["GET"], self.notifications),
@@ -59,6 +60,7 @@ class MastodonApi(PlatformApi):
             "revoked_token": "The access token is invalid",
             "rate_limited": "Too many requests",
             "not_found": "Record not found",
+            "forbidden": "This action is outside the authorized scopes",
             "server_error": "We're sorry, but something went wrong on our end.",
         }.get(kind, message)
         response = json_response({"error": text}, status)
@@ -116,6 +118,11 @@ class MastodonApi(PlatformApi):
             "fields": [],
         }
 
+    def viewer(self, request: Request) -> str | None:
+        """The account whose token the request carries (what ``favourited`` is relative to)."""
+        token = self.world.tokens.get(self.bearer(request) or "")
+        return token.user_id if token is not None and token.platform == self.name else None
+
     def status_json(self, request: Request, post: SimPost) -> dict[str, Any]:
         author = self.world.user(self.name, post.author_id)
         base = self.base_url(request)
@@ -151,7 +158,7 @@ class MastodonApi(PlatformApi):
             "poll": None,
             "card": None,
             "language": post.lang,
-            "favourited": False,
+            "favourited": self.viewer(request) in post.liked_by,
             "reblogged": False,
             "muted": False,
             "bookmarked": False,
@@ -306,6 +313,17 @@ class MastodonApi(PlatformApi):
         ids = request.args.getlist("id[]") or request.args.getlist("id")
         posts = [p for p in (self.world.post(self.name, i) for i in ids) if p is not None]
         return json_response([self.status_json(request, p) for p in posts])
+
+    def favourite(self, request: Request, status_id: str) -> Response:
+        """``POST /api/v1/statuses/:id/favourite`` (scope ``write:favourites``): the Status, favourited once
+        however often it is asked."""
+        token = self.authenticate(request)
+        if not {"write", "write:favourites"} & set(token.scopes):
+            raise self.fail(403, "forbidden", "This action is outside the authorized scopes")
+        user = self.user_of(token)
+        post = self._visible(status_id)
+        self.world.like(post, user.id)
+        return json_response(self.status_json(request, post))
 
     def delete_status(self, request: Request, status_id: str) -> Response:
         user = self.user_of(self.authenticate(request))

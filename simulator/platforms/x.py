@@ -97,6 +97,7 @@ class XApi(PlatformApi):
             ("/2/users/me", ["GET"], self.me),
             ("/2/users/<user_id>/mentions", ["GET"], self.mentions),
             ("/2/users/<user_id>/tweets", ["GET"], self.user_tweets),
+            ("/2/users/<user_id>/likes", ["POST"], self.like),
             ("/2/tweets", ["POST"], self.create_tweet),
             ("/2/tweets", ["GET"], self.lookup_tweets),
             ("/2/tweets/search/recent", ["GET"], self.search_recent),
@@ -591,6 +592,22 @@ class XApi(PlatformApi):
             raise self.fail(403, "forbidden", "You can only hide or unhide replies to conversations you authored.")
         post.hidden = hidden
         return json_response({"data": {"hidden": hidden}})
+
+    def like(self, request: Request, user_id: str) -> Response:
+        # https://docs.x.com/x-api/users/like-post
+        _token, user = self._auth(request, "tweet.read", "users.read", "like.write")
+        if user_id != user.id:
+            raise self.fail(403, "forbidden", "You are not permitted to like on behalf of another user.")
+        body = request.get_json(silent=True)
+        tweet_id = body.get("tweet_id") if isinstance(body, dict) else None
+        if not isinstance(tweet_id, str) or not re.fullmatch(r"[0-9]{1,19}", tweet_id):
+            raise self.fail(400, "validation", "$.tweet_id: a post id string is required")
+        post = self.world.post(self.name, tweet_id)
+        if post is None or post.kind == "dm":
+            # What X answers for a deleted or unknown post (an invalid-request problem, not a 404).
+            raise self.fail(400, "validation", "This tweet cannot be found.")
+        self.world.like(post, user.id)
+        return json_response({"data": {"liked": True}})
 
     def lookup_tweet(self, request: Request, tweet_id: str) -> Response:
         # https://docs.x.com/x-api/posts/get-post-by-id

@@ -107,6 +107,10 @@ class Connector:
     def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
         raise NotSupported("replies", platform=self.platform)
 
+    def like(self, account: AccountRef, remote_id: str) -> None:
+        """Like a post, comment or reply as the account; liking what is already liked changes nothing."""
+        raise NotSupported("likes", platform=self.platform)
+
     def hide(self, account: AccountRef, comment_id: str, hidden: bool = True) -> None:
         raise NotSupported("hiding comments", platform=self.platform)
 

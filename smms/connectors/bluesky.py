@@ -24,6 +24,7 @@ from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
 from .text import URL_RE, check_bluesky, graphemes
 
 POST = "app.bsky.feed.post"
+LIKE = "app.bsky.feed.like"
 THREADGATE = "app.bsky.feed.threadgate"
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 25
@@ -139,6 +140,7 @@ def _dump(mark: Mark | None) -> Marker | None:
 class BlueskyConnector(Connector):
     platform: ClassVar[str] = "bluesky"
     capabilities: ClassVar[t.Capabilities] = t.Capabilities(
+        like=True,  # an app.bsky.feed.like record in our repo
         hide=True,  # threadgate hiddenReplies, in our own threads only
         delete_comment=False,  # nobody deletes someone else's record
         search=True,
@@ -378,11 +380,15 @@ class BlueskyConnector(Connector):
             raise errors.NotFound(f"no such post: {uri}", platform=self.platform)
         return view
 
+    def _strong_ref(self, view: Mapping[str, Any], uri: str) -> dict[str, str]:
+        """A post's ``{uri, cid}``: how a reply or a like names the exact version it refers to."""
+        return {"uri": uri, "cid": field_of(view, "cid", str, self.platform, "post")}
+
     def _reply_refs(self, account: t.AccountRef, parent_uri: str) -> dict[str, Any]:
         """``{root, parent}`` strongRefs: the parent itself, and its own root when it is a reply."""
         split_uri(parent_uri)
         view = self._post_view(account, parent_uri)
-        parent = {"uri": parent_uri, "cid": field_of(view, "cid", str, self.platform, "post")}
+        parent = self._strong_ref(view, parent_uri)
         record = view.get("record")
         reply = record.get("reply") if isinstance(record, Mapping) else None
         root = reply.get("root") if isinstance(reply, Mapping) else None
@@ -392,6 +398,21 @@ class BlueskyConnector(Connector):
 
     def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
         return self.publish(account, t.Draft(text=text, reply_to=target_id))
+
+    def like(self, account: t.AccountRef, remote_id: str) -> None:
+        """Create an ``app.bsky.feed.like`` record for the post, unless the post view says we already like
+        it (the repo would take a second record; the AppView counts one like per account anyway)."""
+        split_uri(remote_id)
+        view = self._post_view(account, remote_id)
+        viewer = view.get("viewer")
+        if isinstance(viewer, Mapping) and isinstance(viewer.get("like"), str):
+            return
+        record = {"$type": LIKE, "subject": self._strong_ref(view, remote_id), "createdAt": now_iso()}
+        # https://docs.bsky.app/docs/api/com-atproto-repo-create-record
+        data = self._post(
+            account, "com.atproto.repo.createRecord", {"repo": account.remote_id, "collection": LIKE, "record": record}
+        )
+        field_of(data, "uri", str, self.platform, "createRecord")
 
     def delete(self, account: t.AccountRef, remote_id: str) -> None:
         repo, collection, rkey = split_uri(remote_id)

@@ -54,7 +54,15 @@ SIMULATED: dict[str, dict[str, str]] = {
 }
 
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
-    "x": ("tweet.read", "tweet.write", "users.read", "media.write", "tweet.moderate.write", "offline.access"),
+    "x": (
+        "tweet.read",
+        "tweet.write",
+        "users.read",
+        "media.write",
+        "tweet.moderate.write",
+        "like.write",
+        "offline.access",
+    ),
     "facebook": (
         "pages_show_list",
         "pages_manage_posts",
@@ -71,7 +79,15 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
         "pages_show_list",
         "pages_read_engagement",
     ),
-    "mastodon": ("read:statuses", "read:notifications", "read:search", "write:statuses", "write:media", "profile"),
+    "mastodon": (
+        "read:statuses",
+        "read:notifications",
+        "read:search",
+        "write:statuses",
+        "write:media",
+        "write:favourites",
+        "profile",
+    ),
     "bluesky": (),
 }
 

@@ -34,6 +34,7 @@ class FacebookConnector(GraphConnector):
         link=True,
         reply=True,
         delete=True,
+        like=True,  # the Page likes a post or comment
         hide=True,
         delete_comment=True,
         search=False,  # no keyword search of public posts (Page Public Content Access is restricted)
@@ -136,6 +137,11 @@ class FacebookConnector(GraphConnector):
     # --- comments ---------------------------------------------------------------------------------------
     def _comment(self, account: t.AccountRef, post_id: str, raw: Any) -> t.Interaction | None:
         return normalize_comment(raw, post_id=post_id, page_id=account.remote_id)
+
+    def like(self, account: t.AccountRef, remote_id: str) -> None:
+        # https://developers.facebook.com/docs/graph-api/reference/object/likes/#publish (liking twice changes
+        # nothing: safe to repeat)
+        self._request(account, "POST", f"{remote_id}/likes", idempotent=True)
 
     # --- metrics ----------------------------------------------------------------------------------------
     def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:

@@ -35,6 +35,7 @@ class InstagramConnector(GraphConnector):
         link=False,  # links in captions are not clickable
         reply=True,
         delete=True,
+        like=False,  # the Graph API cannot like comments (or media)
         hide=True,
         delete_comment=True,
         search=False,  # hashtag search only, not keywords

@@ -32,8 +32,9 @@ PAGE_SIZE = 40
 class MastodonConnector(Connector):
     platform = "mastodon"
     capabilities = t.Capabilities(
-        hide=False, delete_comment=False, search=True, impressions=False, idempotency_key=True, max_media=4
-    )
+        like=True, hide=False, delete_comment=False, search=True, impressions=False, idempotency_key=True,
+        max_media=4,
+    )  # fmt: skip
     _parse_limits = staticmethod(iso_headers("X-RateLimit-"))
 
     # --- errors and limits --------------------------------------------------------------------------------
@@ -177,6 +178,17 @@ class MastodonConnector(Connector):
         acct = text_field((target.get("account") or {}).get("acct"))
         body = text if not acct or f"@{acct}" in text or acct == account.handle else f"@{acct} {text}"
         return self._status(account, body, [], target_id, None)
+
+    def like(self, account: t.AccountRef, remote_id: str) -> None:
+        # https://docs.joinmastodon.org/methods/statuses/#favourite (a second favourite changes nothing: safe
+        # to repeat)
+        self.call(
+            account,
+            lambda token: self.http.request(
+                "POST", f"/api/v1/statuses/{remote_id}/favourite", token=token, account=account.remote_id,
+                bucket="favourite", idempotent=True,
+            ),
+        )  # fmt: skip
 
     def _get_status(self, account: t.AccountRef, status_id: str) -> Mapping[str, Any]:
         # https://docs.joinmastodon.org/methods/statuses/#get

@@ -143,6 +143,7 @@ class Capabilities:
     link: bool = True
     reply: bool = True
     delete: bool = True
+    like: bool = False
     hide: bool = False
     delete_comment: bool = False
     search: bool = False

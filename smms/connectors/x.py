@@ -15,7 +15,13 @@ from typing import Any, ClassVar
 
 from . import errors, oauth
 from . import types as t
-from .base import Connector, decode_cursor, encode_cursor, metrics_from, parse_time
+from .base import (
+    Connector,
+    decode_cursor,
+    encode_cursor,
+    metrics_from,
+    parse_time,
+)
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
 from .text import URL_RE, check_x
@@ -51,7 +57,7 @@ def _comparable(text: str) -> str:
 class XConnector(Connector):
     platform = "x"
     capabilities: ClassVar[t.Capabilities] = t.Capabilities(
-        hide=True, delete_comment=False, search=True, impressions=True, max_media=4
+        like=True, hide=True, delete_comment=False, search=True, impressions=True, max_media=4
     )
 
     # --- errors and rate limits ------------------------------------------------------------------------
@@ -74,6 +80,9 @@ class XConnector(Connector):
         if response.status == 403 and "duplicate" in detail.lower():
             return errors.Duplicate(detail, **kwargs)
         if response.status == 403 and "deleted or not visible" in detail.lower():
+            return errors.NotFound(detail, **kwargs)
+        if response.status == 400 and "cannot be found" in detail.lower():
+            # Liking a deleted post: an invalid-request problem whose error says "This tweet cannot be found."
             return errors.NotFound(detail, **kwargs)
         if response.status == 400:
             return errors.ValidationError(detail or "invalid request", **kwargs)
@@ -202,33 +211,28 @@ class XConnector(Connector):
     def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
         return self.publish(account, t.Draft(text=text, reply_to=target_id))
 
+    def like(self, account: t.AccountRef, remote_id: str) -> None:
+        tweet_id = self._id(remote_id)
+        # https://docs.x.com/x-api/users/like-post (liking a liked post answers liked: true again: safe to repeat)
+        response = self._send(
+            account, "POST", f"/2/users/{self._id(account.remote_id)}/likes", "users.likes",
+            json_body={"tweet_id": tweet_id}, idempotent=True,
+        )  # fmt: skip
+        if self._data(response, "like").get("liked") is not True:
+            raise errors.ConnectorError(f"X did not record the like of {tweet_id}", platform=self.platform,
+                                        raw=response.data)  # fmt: skip
+
     def delete(self, account: t.AccountRef, remote_id: str) -> None:
         tweet_id = self._id(remote_id)
         # https://docs.x.com/x-api/posts/delete-post
-        response = self.call(
-            account,
-            lambda token: self.http.request(
-                "DELETE", f"/2/tweets/{tweet_id}", token=token, bucket="tweets.delete", account=account.remote_id
-            ),
-        )
-        data = field_of(expect(response.data, dict, self.platform, "delete"), "data", dict, self.platform, "delete")
-        if data.get("deleted") is not True:
+        response = self._send(account, "DELETE", f"/2/tweets/{tweet_id}", "tweets.delete")
+        if self._data(response, "delete").get("deleted") is not True:
             raise errors.NotFound(f"tweet {tweet_id} was not deleted", platform=self.platform, raw=response.data)
 
     def hide(self, account: t.AccountRef, comment_id: str, hidden: bool = True) -> None:
         tweet_id = self._id(comment_id)
         # https://docs.x.com/x-api/posts/hide-reply
-        self.call(
-            account,
-            lambda token: self.http.request(
-                "PUT",
-                f"/2/tweets/{tweet_id}/hidden",
-                token=token,
-                json_body={"hidden": hidden},
-                bucket="tweets.hide",
-                account=account.remote_id,
-            ),
-        )
+        self._send(account, "PUT", f"/2/tweets/{tweet_id}/hidden", "tweets.hide", json_body={"hidden": hidden})
 
     # --- reading ----------------------------------------------------------------------------------------------
     def fetch_mentions(self, account: t.AccountRef, cursor: str | None) -> t.Page:
@@ -401,12 +405,21 @@ class XConnector(Connector):
 
     # --- helpers ----------------------------------------------------------------------------------------------
     def _get(self, account: t.AccountRef, path: str, params: Mapping[str, Any], bucket: str) -> Response:
+        return self._send(account, "GET", path, bucket, params=params)
+
+    def _send(self, account: t.AccountRef, method: str, path: str, bucket: str, **kwargs: Any) -> Response:
+        """One call as the account, refreshing its token once if it expired."""
         return self.call(
             account,
             lambda token: self.http.request(
-                "GET", path, token=token, params=params, bucket=bucket, account=account.remote_id
+                method, path, token=token, bucket=bucket, account=account.remote_id, **kwargs
             ),
         )
+
+    def _data(self, response: Response, what: str) -> dict[str, Any]:
+        """The ``data`` object of an answer."""
+        body = expect(response.data, dict, self.platform, what)
+        return dict(field_of(body, "data", dict, self.platform, what))
 
     def permalink(self, handle: str, tweet_id: str) -> str:
         return f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}"

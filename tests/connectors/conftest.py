@@ -13,7 +13,9 @@ from simulator.server import running_simulator
 from smms.connectors import get_connector
 from smms.connectors.base import Connector
 from smms.connectors.endpoints import platform_config
+from smms.connectors.errors import AuthRevoked, RateLimited, Transient
 from smms.connectors.oauth import pkce_pair
+from smms.connectors.ratelimit import RateLimitBook
 from smms.connectors.types import TokenSet
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
@@ -134,3 +136,27 @@ def comment_ids(admin, platform: str, author_id: str) -> set[str]:
     posts = admin.posts(platform)
     own = {p["id"] for p in posts if p["author_id"] == author_id and p["kind"] == "post"}
     return {p["id"] for p in posts if p["kind"] == "comment" and p["root_id"] in own and not p["deleted"]}
+
+
+def assert_failures_map_onto_errors(admin, connector: Connector, platform: str, path: str, call) -> None:
+    """A 5xx, a 429 and a revoked token on the calls matching ``path`` end as Transient, RateLimited and
+    AuthRevoked."""
+    admin.faults({"kind": "error", "platform": platform, "path": path, "status": 503})
+    with pytest.raises(Transient):
+        call()
+    admin.clear_faults()
+    admin.faults({"kind": "rate_limit", "platform": platform, "path": path, "count": 1, "retry_after": 30})
+    with pytest.raises(RateLimited):
+        call()
+    admin.clear_faults()
+    connector.http.rate_limits = RateLimitBook()  # forget the exhausted window, so the next call is sent
+    admin.faults({"kind": "revoke", "platform": platform, "path": path, "count": 1})
+    with pytest.raises(AuthRevoked):
+        call()
+    admin.clear_faults()
+
+
+def graph_get(base: str, platform: str, account, node: str, fields: str) -> requests.Response:
+    """A Graph node as Facebook or Instagram serves it, read with the account's token."""
+    params = {"access_token": account.tokens.access_token, "fields": fields}
+    return requests.get(f"{base}/{platform}/v24.0/{node}", params=params, timeout=5)

@@ -12,6 +12,7 @@ import requests
 from smms.connectors.errors import (
     AuthRevoked,
     MalformedPayload,
+    NotFound,
     NotSupported,
     PermissionDenied,
     RateLimited,
@@ -19,7 +20,7 @@ from smms.connectors.errors import (
     ValidationError,
 )
 from smms.connectors.types import AccountRef, Draft, InteractionKind, MediaItem
-from tests.connectors.conftest import make_connector
+from tests.connectors.conftest import assert_failures_map_onto_errors, make_connector
 
 P = "bluesky"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 20
@@ -309,6 +310,51 @@ def test_only_replies_in_our_threads_can_be_hidden(connector, account, admin, br
     [mention_id] = admin.generate(platform=P, count=1, kind="mention", target=brand["id"])["ids"]
     with pytest.raises(ValidationError):
         connector.hide(account, mention_id)
+
+
+def test_liking_a_reply_writes_one_like_record_however_often_it_is_asked(connector, account, admin, brand, sim):
+    assert connector.capabilities.like is True
+    [reply_id] = admin.generate(platform=P, count=1, kind="reply", target=brand["id"])["ids"]
+    before = stored(admin, reply_id)["likes"]
+    connector.like(account, reply_id)
+    connector.like(account, reply_id)  # the post view says we like it already: no second record
+    row = stored(admin, reply_id)
+    assert row["liked_by"] == [brand["id"]]
+    assert row["likes"] == before + 1
+    [view] = requests.get(
+        f"{sim[1]}/bluesky/xrpc/app.bsky.feed.getPosts",
+        params={"uris": reply_id},
+        headers={"Authorization": f"Bearer {account.tokens.access_token}"},
+        timeout=5,
+    ).json()["posts"]
+    assert view["viewer"]["like"].startswith(f"at://{brand['id']}/app.bsky.feed.like/")
+    assert view["likeCount"] == before + 1
+    assert list(sim[0].world.extra["bluesky_likes"]) == [f"{brand['id']} {reply_id}"]
+
+
+def test_liking_a_post_that_is_gone_is_not_found(connector, account, admin):
+    post = connector.publish(account, Draft(text="Bientôt effacé"))
+    connector.delete(account, post.id)
+    with pytest.raises(NotFound):
+        connector.like(account, post.id)
+    with pytest.raises(ValidationError):
+        connector.like(account, "https://bsky.app/profile/x/post/y")
+
+
+def test_the_repo_refuses_a_like_record_without_its_subject(sim, account):
+    answer = requests.post(
+        f"{sim[1]}/bluesky/xrpc/com.atproto.repo.createRecord",
+        json={"repo": account.remote_id, "collection": "app.bsky.feed.like",
+              "record": {"$type": "app.bsky.feed.like", "createdAt": "2026-01-01T00:00:00.000Z"}},
+        headers={"Authorization": f"Bearer {account.tokens.access_token}"},
+        timeout=5,
+    )  # fmt: skip
+    assert (answer.status_code, answer.json()["error"]) == (400, "InvalidRequest")
+
+
+def test_a_failed_like_maps_onto_the_connector_errors(connector, account, admin, brand):
+    [mention_id] = admin.generate(platform=P, count=1, kind="mention", target=brand["id"])["ids"]
+    assert_failures_map_onto_errors(admin, connector, P, "createRecord$", lambda: connector.like(account, mention_id))
 
 
 def test_metrics_come_from_the_post_counters(connector, account, admin, brand):

@@ -21,7 +21,15 @@ from smms.connectors.errors import (
 )
 from smms.connectors.types import Draft, MediaItem
 
-from .conftest import authorize, comment_ids, connect_first, make_connector, walk
+from .conftest import (
+    assert_failures_map_onto_errors,
+    authorize,
+    comment_ids,
+    connect_first,
+    graph_get,
+    make_connector,
+    walk,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -167,6 +175,36 @@ def test_replies_hide_and_delete_moderate_comments(fb, admin):
     assert newer == []
     connector.hide(account, items[1].remote_id, hidden=False)
     assert {p["id"]: p for p in admin.posts("facebook")}[items[1].remote_id]["hidden"] is False
+
+
+def test_the_page_likes_a_comment_once_however_often_it_is_asked(fb, admin, sim):
+    connector, account, _ = fb
+    assert connector.capabilities.like is True
+    admin.generate(platform="facebook", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    before = graph_get(sim[1], "facebook", account, comment.remote_id, "like_count").json()["like_count"]
+    connector.like(account, comment.remote_id)
+    connector.like(account, comment.remote_id)
+    assert next(p for p in admin.posts("facebook") if p["id"] == comment.remote_id)["liked_by"] == [account.remote_id]
+    assert graph_get(sim[1], "facebook", account, comment.remote_id, "like_count").json()["like_count"] == before + 1
+
+
+def test_liking_a_comment_that_is_gone_is_not_found(fb, admin):
+    connector, account, _ = fb
+    admin.generate(platform="facebook", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    connector.delete_comment(account, comment.remote_id)
+    with pytest.raises(NotFound):
+        connector.like(account, comment.remote_id)
+
+
+def test_a_failed_like_maps_onto_the_connector_errors(fb, admin):
+    connector, account, _ = fb
+    admin.generate(platform="facebook", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    assert_failures_map_onto_errors(
+        admin, connector, "facebook", "/likes$", lambda: connector.like(account, comment.remote_id)
+    )
 
 
 def test_a_visitors_reply_in_a_thread_is_a_reply_mention(fb, admin, sim):

@@ -10,6 +10,7 @@ from simulator.world import SimPost
 from smms.connectors.errors import (
     AuthRevoked,
     MalformedPayload,
+    NotSupported,
     QuotaExhausted,
     RateLimited,
     Transient,
@@ -17,7 +18,13 @@ from smms.connectors.errors import (
 )
 from smms.connectors.types import Draft, MediaItem
 
-from .conftest import authorize, comment_ids, connect_first, make_connector, walk
+from .conftest import (
+    authorize,
+    comment_ids,
+    connect_first,
+    make_connector,
+    walk,
+)
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
@@ -150,6 +157,16 @@ def test_reply_hide_and_delete_moderate_comments(ig, admin, sim):
     assert posts[items[2].remote_id]["deleted"] is True
     newer, _, _ = walk(connector, account, cursor)
     assert newer == []  # our own reply is not a mention
+
+
+def test_likes_are_not_offered(ig, admin):
+    connector, account, _ = ig
+    admin.generate(platform="instagram", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    assert connector.capabilities.like is False
+    with pytest.raises(NotSupported):
+        connector.like(account, comment.remote_id)
+    assert next(p for p in admin.posts("instagram") if p["id"] == comment.remote_id)["liked_by"] == []
 
 
 def test_replies_of_a_new_comment_come_with_it(ig, admin, sim):

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
-from smms.connectors.errors import AuthRevoked, MalformedPayload, NotSupported, RateLimited, Transient, ValidationError
+from smms.connectors.errors import (
+    AuthRevoked,
+    MalformedPayload,
+    NotFound,
+    NotSupported,
+    PermissionDenied,
+    RateLimited,
+    Transient,
+    ValidationError,
+)
 from smms.connectors.types import AccountRef, Draft, MediaItem
-from tests.connectors.conftest import authorize, make_connector
+from tests.connectors.conftest import (
+    assert_failures_map_onto_errors,
+    authorize,
+    make_connector,
+)
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 20
 
@@ -136,6 +151,61 @@ def test_reply_addresses_the_author(connected, admin):
     assert reply.text.startswith(f"@{mention.author.handle} ")
     [stored] = [p for p in admin.posts("mastodon") if p["id"] == reply.id]
     assert stored["reply_to_id"] == mention.remote_id
+
+
+def stored(admin, status_id: str) -> dict:
+    [post] = [p for p in admin.posts("mastodon") if p["id"] == status_id]
+    return post
+
+
+def incoming(admin, connector, account, kind: str = "mention"):
+    """One new status addressing the brand, as fetch_mentions returns it."""
+    [status_id] = admin.generate(platform="mastodon", count=1, kind=kind, target="maisonlumiere")["ids"]
+    [item] = [i for i in connector.fetch_mentions(account, None).items if i.remote_id == status_id]
+    return item
+
+
+def test_liking_a_status_favourites_it_once_however_often_it_is_asked(connected, admin, sim):
+    connector, account = connected
+    assert connector.capabilities.like is True
+    mention = incoming(admin, connector, account)
+    before = stored(admin, mention.remote_id)["likes"]
+    connector.like(account, mention.remote_id)
+    connector.like(account, mention.remote_id)
+    after = stored(admin, mention.remote_id)
+    assert after["liked_by"] == [account.remote_id]
+    assert after["likes"] == before + 1
+    status = requests.get(
+        f"{sim[1]}/mastodon/api/v1/statuses/{mention.remote_id}",
+        headers={"Authorization": f"Bearer {account.tokens.access_token}"},
+        timeout=5,
+    ).json()
+    assert (status["favourited"], status["favourites_count"]) == (True, before + 1)
+
+
+def test_liking_an_unknown_status_is_not_found(connected):
+    connector, account = connected
+    with pytest.raises(NotFound):
+        connector.like(account, "109000000000999999")
+
+
+def test_liking_needs_the_favourites_scope(sim):
+    connector = make_connector("mastodon", sim[1])
+    assert "write:favourites" in connector.config.scopes
+    connector.config = dataclasses.replace(
+        connector.config, scopes=tuple(s for s in connector.config.scopes if s != "write:favourites")
+    )
+    account = AccountRef("109000000", "maisonlumiere", authorize(connector, user_id="109000000"))
+    with pytest.raises(PermissionDenied):
+        connector.like(account, connector.publish(account, Draft(text="À aimer")).id)
+
+
+def test_a_failed_like_maps_onto_the_connector_errors(connected, admin):
+    connector, account = connected
+    mention = incoming(admin, connector, account)
+    assert_failures_map_onto_errors(
+        admin, connector, "mastodon", "/favourite$", lambda: connector.like(account, mention.remote_id)
+    )
 
 
 def test_hiding_and_deleting_comments_is_not_offered(connected):

@@ -16,6 +16,7 @@ from smms.connectors.errors import (
     Duplicate,
     MalformedPayload,
     NotFound,
+    PermissionDenied,
     RateLimited,
     Transient,
     ValidationError,
@@ -23,7 +24,11 @@ from smms.connectors.errors import (
 from smms.connectors.oauth import refresh as oauth_refresh
 from smms.connectors.types import AccountRef, Draft, InteractionKind, MediaItem, TokenSet
 from smms.connectors.x import XConnector
-from tests.connectors.conftest import authorize, make_connector
+from tests.connectors.conftest import (
+    assert_failures_map_onto_errors,
+    authorize,
+    make_connector,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 BRAND = "1590000000000000001"
@@ -173,6 +178,49 @@ def test_reply_hide_and_delete_act_on_the_conversation(x, account, admin):
         x.delete(account, answer.id)
     with pytest.raises(NotFound):
         x.reply(account, answer.id, "to a deleted tweet")
+
+
+def stored(admin, tweet_id: str) -> dict:
+    [post] = [p for p in admin.posts("x") if p["id"] == tweet_id]
+    return post
+
+
+def test_liking_a_reply_counts_once_however_often_it_is_asked(x, account, admin):
+    assert x.capabilities.like is True
+    assert "like.write" in account.tokens.scopes
+    [reply_id] = admin.generate(platform="x", count=1, kind="reply", target=BRAND)["ids"]
+    before = stored(admin, reply_id)["likes"]
+    x.like(account, reply_id)
+    x.like(account, reply_id)
+    after = stored(admin, reply_id)
+    assert after["liked_by"] == [BRAND]
+    assert after["likes"] == before + 1
+    assert x.metrics(account, [reply_id])[reply_id].likes == before + 1
+
+
+def test_liking_a_deleted_post_is_not_found(x, account):
+    post = x.publish(account, Draft(text="Bientôt effacé"))
+    x.delete(account, post.id)
+    with pytest.raises(NotFound):
+        x.like(account, post.id)
+    with pytest.raises(ValidationError):
+        x.like(account, "../2/tweets")
+
+
+def test_liking_needs_the_like_write_scope(sim, admin):
+    connector = make_connector("x", sim[1])
+    connector.config = dataclasses.replace(
+        connector.config, scopes=tuple(s for s in connector.config.scopes if s != "like.write")
+    )
+    account = AccountRef(BRAND, "maisonlumiere", authorize(connector, BRAND))
+    [mention_id] = admin.generate(platform="x", count=1, kind="mention", target=BRAND)["ids"]
+    with pytest.raises(PermissionDenied):
+        connector.like(account, mention_id)
+
+
+def test_a_failed_like_maps_onto_the_connector_errors(x, account, admin):
+    [mention_id] = admin.generate(platform="x", count=1, kind="mention", target=BRAND)["ids"]
+    assert_failures_map_onto_errors(admin, x, "x", "/likes$", lambda: x.like(account, mention_id))
 
 
 def test_metrics_read_public_counts_including_impressions(x, account, sim):
