@@ -23,6 +23,7 @@ from .base import Handler, PlatformApi, iso, json_response
 
 STATUS_BASE = 109_000_000_000_000_000
 MAX_CHARS = 500
+VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
 class MastodonApi(PlatformApi):
@@ -118,6 +119,10 @@ class MastodonApi(PlatformApi):
             "fields": [],
         }
 
+    @staticmethod
+    def visibility(post: SimPost) -> str:
+        return "direct" if post.kind == "dm" else str(post.extra.get("visibility", "public"))
+
     def viewer(self, request: Request) -> str | None:
         """The account whose token the request carries (what ``favourited`` is relative to)."""
         token = self.world.tokens.get(self.bearer(request) or "")
@@ -136,7 +141,7 @@ class MastodonApi(PlatformApi):
             "edited_at": None,
             "account": self.account_json(request, author) if author else None,
             "content": "".join(f"<p>{escape(line)}</p>" for line in post.text.split("\n")),
-            "visibility": "direct" if post.kind == "dm" else post.extra.get("visibility", "public"),
+            "visibility": self.visibility(post),
             "sensitive": False,
             "spoiler_text": "",
             "media_attachments": [self._media_json(request, mid) for mid in post.media_ids],
@@ -283,6 +288,9 @@ class MastodonApi(PlatformApi):
         for media_id in media_ids:
             if (self.name, str(media_id)) not in self.world.media:
                 raise self.fail(422, "validation", "Validation failed: Media attachment not found")
+        visibility = params.get("visibility") or "public"
+        if visibility not in VISIBILITIES:
+            raise self.fail(422, "validation", "Validation failed: Visibility is not included in the list")
         reply_to = params.get("in_reply_to_id") or None
         parent = self.world.post(self.name, str(reply_to)) if reply_to else None
         if reply_to and parent is None:
@@ -291,7 +299,7 @@ class MastodonApi(PlatformApi):
                        kind="reply" if parent else "post", reply_to_id=parent.id if parent else None,
                        root_id=(parent.root_id or parent.id) if parent else None,
                        media_ids=[str(m) for m in media_ids], lang=params.get("language") or None)  # fmt: skip
-        post.extra["visibility"] = params.get("visibility") or "public"
+        post.extra["visibility"] = visibility
         post.extra["idempotency_key"] = key
         self.world.add_post(post)
         if key:
@@ -429,7 +437,9 @@ class MastodonApi(PlatformApi):
         kind = request.args.get("type")
         terms = [t for t in query.replace('"', " ").split() if t]  # a quoted phrase: all its words
         matches = self.world.matching(
-            self.name, " ".join(terms), lambda p: p.kind != "dm" and all(t in p.text.lower() for t in terms)
+            self.name,
+            " ".join(terms),
+            lambda p: self.visibility(p) != "direct" and all(t in p.text.lower() for t in terms),
         )
         statuses = []
         if kind in (None, "statuses"):

@@ -104,7 +104,12 @@ class Connector:
     def search(self, account: AccountRef, query: str, cursor: str | None) -> Page:
         raise NotSupported("search", platform=self.platform)
 
-    def reply(self, account: AccountRef, target_id: str, text: str) -> RemotePost:
+    def reply(
+        self, account: AccountRef, target_id: str, text: str, *, idempotency_key: str | None = None
+    ) -> RemotePost:
+        """Answer a comment, mention or message. ``idempotency_key`` is sent where the platform de-duplicates
+        on it (``capabilities.idempotency_key``) and ignored elsewhere: there, a reply whose answer was lost
+        is reconciled with ``find_reply``."""
         raise NotSupported("replies", platform=self.platform)
 
     def like(self, account: AccountRef, remote_id: str) -> None:

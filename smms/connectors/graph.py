@@ -323,13 +323,16 @@ class GraphConnector(Connector):
         return None if found is None else self._remote_post(found, found["id"], text)
 
     # --- comments ---------------------------------------------------------------------------------------
-    def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
+    def reply(
+        self, account: t.AccountRef, target_id: str, text: str, *, idempotency_key: str | None = None
+    ) -> t.RemotePost:
+        # The Graph API takes no idempotency key; a lost answer is reconciled with find_reply.
         if not text.strip():
             raise errors.ValidationError("a reply needs text", platform=self.platform)
         # https://developers.facebook.com/docs/graph-api/reference/object/comments/#publish
         # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies
         response = self._request(account, "POST", f"{target_id}/{self.reply_edge}", data={"message": text})
-        return t.RemotePost(id=self._created_id(response, self.reply_what), text=text)
+        return t.RemotePost(id=self._created_id(response, self.reply_what), text=text, in_reply_to_id=target_id)
 
     def comment(self, account: t.AccountRef, post_id: str, text: str) -> t.RemotePost:
         """A top-level comment by the account on its own post (the "first comment" under a new post)."""

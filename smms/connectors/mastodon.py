@@ -27,6 +27,9 @@ from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, iso_headers, retry_after
 
 PAGE_SIZE = 40
+# A reply is never more public than what it answers, as in Mastodon's own web client: a direct message is
+# answered directly, a followers-only post for followers, an unlisted one unlisted.
+KEPT_VISIBILITY = frozenset({"unlisted", "private", "direct"})
 
 
 class MastodonConnector(Connector):
@@ -137,7 +140,13 @@ class MastodonConnector(Connector):
         return str(field_of(answer.data, "id", (str, int), self.platform, "media"))
 
     def _status(
-        self, account: t.AccountRef, body: str, media_ids: list[str], reply_to: str | None, key: str | None
+        self,
+        account: t.AccountRef,
+        body: str,
+        media_ids: list[str],
+        reply_to: str | None,
+        key: str | None,
+        visibility: str | None = None,
     ) -> t.RemotePost:
         # https://docs.joinmastodon.org/methods/statuses/#create
         payload: dict[str, Any] = {"status": body}
@@ -145,6 +154,8 @@ class MastodonConnector(Connector):
             payload["media_ids"] = media_ids
         if reply_to:
             payload["in_reply_to_id"] = reply_to
+        if visibility:
+            payload["visibility"] = visibility
         answer = self.call(
             account,
             lambda token: self.http.request(
@@ -161,6 +172,7 @@ class MastodonConnector(Connector):
             created_at=parse_time(data.get("created_at")),
             text=html_to_text(text_field(data.get("content"))),
             raw=data,
+            in_reply_to_id=str(data["in_reply_to_id"]) if data.get("in_reply_to_id") else None,
         )
 
     def delete(self, account: t.AccountRef, remote_id: str) -> None:
@@ -172,12 +184,18 @@ class MastodonConnector(Connector):
             ),
         )
 
-    def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
+    def reply(
+        self, account: t.AccountRef, target_id: str, text: str, *, idempotency_key: str | None = None
+    ) -> t.RemotePost:
+        """Answer a status, addressing its author; a direct message is answered with a direct message. The
+        ``idempotency_key`` goes in ``Idempotency-Key``: sent again, the same reply comes back, not a second."""
         # The server does not add the mention: address the author as Mastodon clients do.
         target = self._get_status(account, target_id)
         acct = text_field((target.get("account") or {}).get("acct"))
         body = text if not acct or f"@{acct}" in text or acct == account.handle else f"@{acct} {text}"
-        return self._status(account, body, [], target_id, None)
+        visibility = text_field(target.get("visibility"))
+        kept = visibility if visibility in KEPT_VISIBILITY else None
+        return self._status(account, body, [], target_id, idempotency_key, visibility=kept)
 
     def like(self, account: t.AccountRef, remote_id: str) -> None:
         # https://docs.joinmastodon.org/methods/statuses/#favourite (a second favourite changes nothing: safe

@@ -104,6 +104,8 @@ class RemotePost:
     created_at: datetime | None = None
     text: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The post this one answers, where the connector knows it (None: not a reply, or not told).
+    in_reply_to_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,10 @@ class XConnector(Connector):
             )
         return media_id
 
-    def reply(self, account: t.AccountRef, target_id: str, text: str) -> t.RemotePost:
+    def reply(
+        self, account: t.AccountRef, target_id: str, text: str, *, idempotency_key: str | None = None
+    ) -> t.RemotePost:
+        # X takes no idempotency key; a lost answer is reconciled with find_reply.
         return self.publish(account, t.Draft(text=text, reply_to=target_id))
 
     def like(self, account: t.AccountRef, remote_id: str) -> None:

@@ -18,7 +18,7 @@ from smms.connectors.errors import (
     Transient,
     ValidationError,
 )
-from smms.connectors.types import AccountRef, Draft, MediaItem
+from smms.connectors.types import AccountRef, Draft, InteractionKind, MediaItem
 from tests.connectors.conftest import (
     assert_failures_map_onto_errors,
     authorize,
@@ -206,6 +206,56 @@ def test_a_failed_like_maps_onto_the_connector_errors(connected, admin):
     assert_failures_map_onto_errors(
         admin, connector, "mastodon", "/favourite$", lambda: connector.like(account, mention.remote_id)
     )
+
+
+def test_a_reply_sent_twice_with_one_idempotency_key_is_one_status(connected, admin):
+    connector, account = connected
+    mention = incoming(admin, connector, account)
+    first = connector.reply(account, mention.remote_id, "Merci !", idempotency_key="reply-7")
+    second = connector.reply(account, mention.remote_id, "Merci !", idempotency_key="reply-7")
+    assert first.id == second.id
+    assert first.in_reply_to_id == mention.remote_id
+    replies = [p for p in admin.posts("mastodon") if p["reply_to_id"] == mention.remote_id]
+    assert [p["id"] for p in replies] == [first.id]
+    assert replies[0]["extra"]["idempotency_key"] == "reply-7"
+
+
+def test_a_reply_whose_answer_is_lost_is_sent_again_with_its_key_and_posted_once(connected, admin):
+    connector, account = connected
+    mention = incoming(admin, connector, account)
+    admin.faults({"kind": "lost", "platform": "mastodon", "methods": ["POST"], "path": "statuses$", "count": 1})
+    reply = connector.reply(account, mention.remote_id, "Bien reçu", idempotency_key="reply-8")
+    assert [p["id"] for p in admin.posts("mastodon") if p["reply_to_id"] == mention.remote_id] == [reply.id]
+
+
+def test_a_direct_message_is_answered_with_a_direct_message(connected, admin, sim):
+    connector, account = connected
+    message = incoming(admin, connector, account, kind="dm")
+    assert message.kind is InteractionKind.MESSAGE
+    reply = connector.reply(account, message.remote_id, "Nous regardons votre commande.")
+    assert reply.text.startswith(f"@{message.author.handle} ")  # on Mastodon the mention is the recipient
+    assert reply.raw["visibility"] == "direct"
+    assert stored(admin, reply.id)["extra"]["visibility"] == "direct"
+    search = requests.get(
+        f"{sim[1]}/mastodon/api/v2/search",
+        params={"q": "regardons votre commande", "type": "statuses"},
+        headers={"Authorization": f"Bearer {account.tokens.access_token}"},
+        timeout=5,
+    ).json()
+    assert search["statuses"] == []  # not public
+    public = connector.reply(account, incoming(admin, connector, account).remote_id, "Merci à vous")
+    assert public.raw["visibility"] == "public"
+
+
+def test_the_simulator_refuses_an_unknown_visibility(connected, sim):
+    _connector, account = connected
+    answer = requests.post(
+        f"{sim[1]}/mastodon/api/v1/statuses",
+        json={"status": "x", "visibility": "secret"},
+        headers={"Authorization": f"Bearer {account.tokens.access_token}"},
+        timeout=5,
+    )
+    assert answer.status_code == 422
 
 
 def test_hiding_and_deleting_comments_is_not_offered(connected):
