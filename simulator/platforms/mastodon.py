@@ -349,11 +349,16 @@ class MastodonApi(PlatformApi):
         return json_response({"ancestors": [], "descendants": [self.status_json(request, p) for p in descendants]})
 
     def account_statuses(self, request: Request, account_id: str) -> Response:
-        self.authenticate(request)
+        """The account's statuses, newest first: all of them for their author, direct messages and replies
+        included; others do not see the direct ones. ``exclude_replies`` leaves replies out."""
+        token = self.authenticate(request)
         limit = min(int(request.args.get("limit", 20)), 40)
         max_id = request.args.get("max_id")
+        author = token.user_id == account_id
+        no_replies = request.args.get("exclude_replies") in ("true", "1")
         posts = [p for p in self.world.iter_posts(self.name)
-                 if p.author_id == account_id and not p.deleted and p.kind != "dm"
+                 if p.author_id == account_id and not p.deleted and (author or self.visibility(p) != "direct")
+                 and not (no_replies and p.reply_to_id)
                  and (max_id is None or int(p.id) < int(max_id))][:limit]  # fmt: skip
         return self._page(request, [self.status_json(request, p) for p in posts], [int(p.id) for p in posts])
 

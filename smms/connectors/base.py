@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -134,6 +135,20 @@ class Connector:
         lost is reconciled on platforms without idempotency keys."""
         raise NotSupported("looking up own posts", platform=self.platform)
 
+    def find_reply(self, account: AccountRef, *, target_id: str, text: str, since: datetime) -> RemotePost | None:
+        """Our reply to ``target_id`` with this text published since ``since``, if any: how a reply whose
+        answer was lost is reconciled.
+
+        This default relies on ``find_post``: the post it finds counts when its ``in_reply_to_id`` is
+        ``target_id``, or when it is None, because then the connector cannot tell what the post answers and
+        the text alone decides. Every connector here does better and overrides it: X, Mastodon and Bluesky
+        look for a reply to ``target_id`` in the account's own timeline (the same words may answer several
+        people), Facebook and Instagram in the target's own list of answers."""
+        post = self.find_post(account, text=text, since=since)
+        if post is None or post.in_reply_to_id not in (None, target_id):
+            return None
+        return post
+
     def validate_text(self, text: str) -> TextCheck:
         raise NotImplementedError
 
@@ -220,6 +235,15 @@ def html_to_text(markup: str) -> str:
 
 def text_field(value: Any, *, default: str = "") -> str:
     return value if isinstance(value, str) else default
+
+
+LEADING_MENTIONS = re.compile(r"^(?:@[\w.@-]+\s+)+")
+
+
+def without_leading_mentions(text: str) -> str:
+    """The text after the ``@handle`` (or ``@user@instance``) addresses a reply starts with, spaces
+    normalized: what to compare when the network, or the connector itself, puts the author's handle first."""
+    return " ".join(LEADING_MENTIONS.sub("", text.strip()).split())
 
 
 def encode_cursor(state: Mapping[str, Any]) -> str:

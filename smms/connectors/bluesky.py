@@ -606,6 +606,19 @@ class BlueskyConnector(Connector):
 
     def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
         """Our post with this text since ``since``, from the account's own feed (newest first)."""
+        return self._find_own(account, since, lambda posted, _parent: self._same_text(posted, text))
+
+    def find_reply(self, account: t.AccountRef, *, target_id: str, text: str, since: datetime) -> t.RemotePost | None:
+        """Our post replying to ``target_id`` (its record's ``reply.parent``) with this text."""
+        return self._find_own(
+            account, since, lambda posted, parent: parent == target_id and self._same_text(posted, text)
+        )
+
+    def _find_own(
+        self, account: t.AccountRef, since: datetime, matches: Callable[[str, str | None], bool]
+    ) -> t.RemotePost | None:
+        """The newest of the account's posts since ``since`` for which ``matches(text, parent URI)``, from its
+        author feed with replies (``posts_with_replies``)."""
         page: str | None = None
         for _ in range(FIND_POST_PAGES):
             params: list[tuple[str, Any]] = [("actor", account.remote_id), ("limit", PAGE_SIZE),
@@ -628,10 +641,13 @@ class BlueskyConnector(Connector):
                     older = True
                     continue
                 posted = text_field(record.get("text"))
-                if self._same_text(posted, text):
+                reply = record.get("reply")
+                parent = reply.get("parent") if isinstance(reply, Mapping) else None
+                parent_uri = text_field(parent.get("uri")) or None if isinstance(parent, Mapping) else None
+                if matches(posted, parent_uri):
                     uri = view["uri"]  # type: ignore[index]
                     return t.RemotePost(id=uri, url=permalink(account.handle, uri), created_at=created, text=posted,
-                                        raw=dict(view))  # type: ignore[arg-type]  # fmt: skip
+                                        raw=dict(view), in_reply_to_id=parent_uri)  # type: ignore[arg-type]  # fmt: skip
             page = data.get("cursor") if isinstance(data.get("cursor"), str) else None
             if older or not page:
                 return None

@@ -20,6 +20,7 @@ from .http import expect, field_of
 from .text import check_facebook
 
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},is_hidden,permalink_url"
+ANSWER_FIELDS = "id,message,from,created_time"
 THREAD_FIELDS = "id,created_time,comments.filter(stream).order(reverse_chronological).limit(1){id}"
 METRIC_FIELDS = "shares,comments.filter(stream).summary(true).limit(0),reactions.summary(total_count).limit(0)"
 INSIGHT_METRICS = "post_media_view"
@@ -52,6 +53,9 @@ class FacebookConnector(GraphConnector):
     reply_edge = "comments"
     reply_what = "comment"
     hide_key = "is_hidden"
+    comment_text_key = "message"
+    answer_edges = ("comments",)
+    answer_fields = ANSWER_FIELDS
     comment_fields = COMMENT_FIELDS
     comment_filter = {"filter": "stream", "order": "reverse_chronological"}
     comment_since = True
@@ -142,6 +146,19 @@ class FacebookConnector(GraphConnector):
         # https://developers.facebook.com/docs/graph-api/reference/object/likes/#publish (liking twice changes
         # nothing: safe to repeat)
         self._request(account, "POST", f"{remote_id}/likes", idempotent=True)
+
+    def _answered(self, account: t.AccountRef, target_id: str) -> str:
+        """Facebook nests comments one level: a reply to a reply joins its top-level comment's answers."""
+        if target_id.startswith(f"{account.remote_id}_"):
+            return target_id  # a post of the Page: its comments are the answers
+        try:
+            # https://developers.facebook.com/docs/graph-api/reference/comment/ (parent: the comment it answers)
+            node = self._request(account, "GET", target_id, params={"fields": "id,parent{id}"}).data
+        except errors.ValidationError:
+            return target_id  # not a comment (a visitor's post has no parent field)
+        parent = node.get("parent") if isinstance(node, Mapping) else None
+        parent_id = parent.get("id") if isinstance(parent, Mapping) else None
+        return parent_id if isinstance(parent_id, str) and parent_id else target_id
 
     # --- metrics ----------------------------------------------------------------------------------------
     def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:

@@ -201,6 +201,9 @@ class GraphConnector(Connector):
     reply_edge: ClassVar[str]  # the edge that answers a comment (``reply``)
     reply_what: ClassVar[str]  # what ``reply`` creates, in error messages
     hide_key: ClassVar[str]  # the parameter that hides a comment (``hide``)
+    comment_text_key: ClassVar[str]  # the text of a comment
+    answer_edges: ClassVar[tuple[str, ...]]  # where a target's answers are listed, the first it has (``find_reply``)
+    answer_fields: ClassVar[str]  # what ``find_reply`` reads of each answer
     comment_fields: ClassVar[str]
     comment_filter: ClassVar[Mapping[str, str]]  # extra parameters of the comments edge
     comment_since: ClassVar[bool]  # whether the comments edge takes ``since``
@@ -467,6 +470,41 @@ class GraphConnector(Connector):
         return items, quarantined, done
 
     # --- reconciliation -----------------------------------------------------------------------------------
+    def find_reply(self, account: t.AccountRef, *, target_id: str, text: str, since: datetime) -> t.RemotePost | None:
+        """Our answer to ``target_id``, from the target's own list of answers (the first of
+        ``answer_edges`` the target has): one by the account, with this text, created since ``since``."""
+        answered = self._answered(account, target_id)
+        for edge in self.answer_edges:
+            # https://developers.facebook.com/docs/graph-api/reference/object/comments/#read
+            # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies
+            # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+            try:
+                found = self._find_in_list(
+                    account, f"{answered}/{edge}", fields=self.answer_fields, since=since,
+                    matches=lambda item: self._ours(account, item)
+                    and self.same_text(item.get(self.comment_text_key), text)
+                    and (self._time_of(item) or 0) >= unix(since),
+                )  # fmt: skip
+            except (errors.NotFound, errors.ValidationError):
+                continue  # the target has no such edge (a media has no replies, only comments)
+            if found is None:
+                return None
+            return t.RemotePost(
+                id=found["id"], created_at=parse_time(found.get(self.time_key)),
+                text=text_field(found.get(self.comment_text_key)), raw=found, in_reply_to_id=target_id,
+            )  # fmt: skip
+        return None
+
+    def _answered(self, account: t.AccountRef, target_id: str) -> str:
+        """The node whose answers list a reply to ``target_id``: the target itself unless the network moves
+        the reply elsewhere."""
+        return target_id
+
+    def _ours(self, account: t.AccountRef, item: Mapping[str, Any]) -> bool:
+        """Whether a listed comment is by the account."""
+        author = item.get("from")
+        return isinstance(author, Mapping) and author.get("id") == account.remote_id
+
     @staticmethod
     def same_text(published: Any, text: str) -> bool:
         """Our post's text as the platform shows it: the draft's text, perhaps followed by the link we added."""

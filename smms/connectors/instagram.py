@@ -22,6 +22,7 @@ from .text import check_instagram
 
 REPLY_FIELDS = "id,text,timestamp,username,from{id,username},hidden,parent_id"
 COMMENT_FIELDS = f"{REPLY_FIELDS},replies{{{REPLY_FIELDS}}}"
+ANSWER_FIELDS = "id,text,username,from,timestamp"
 THREAD_FIELDS = "id,timestamp,comments.limit(1){id}"
 INSIGHT_METRICS = ("views", "reach", "likes", "comments", "shares", "saved")
 
@@ -53,6 +54,11 @@ class InstagramConnector(GraphConnector):
     reply_edge = "replies"
     reply_what = "reply"
     hide_key = "hide"
+    comment_text_key = "text"
+    # A comment's answers are its replies; a media's, its comments (``comment``). Instagram ids do not say
+    # which a target is: the replies edge of a media answers an error, then its comments are read.
+    answer_edges = ("replies", "comments")
+    answer_fields = ANSWER_FIELDS
     comment_fields = COMMENT_FIELDS
     comment_filter = {}
     comment_since = False  # the comments edge has no since filter: the walk stops at the bound itself
@@ -194,6 +200,9 @@ class InstagramConnector(GraphConnector):
 
     def _comment(self, account: t.AccountRef, post_id: str, raw: Any) -> t.Interaction | None:
         return normalize_comment(raw, media_id=post_id, account_id=account.remote_id, handle=account.handle)
+
+    def _ours(self, account: t.AccountRef, item: Mapping[str, Any]) -> bool:
+        return super()._ours(account, item) or (bool(account.handle) and item.get("username") == account.handle)
 
     # --- metrics ----------------------------------------------------------------------------------------
     def metrics(self, account: t.AccountRef, remote_ids: list[str]) -> dict[str, t.Metrics]:

@@ -6,7 +6,7 @@ Reference: https://docs.joinmastodon.org/methods/ . Tokens never expire and ther
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -22,6 +22,7 @@ from .base import (
     metrics_from,
     parse_time,
     text_field,
+    without_leading_mentions,
 )
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, iso_headers, retry_after
@@ -249,6 +250,23 @@ class MastodonConnector(Connector):
         )
 
     def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
+        wanted = " ".join(text.split())
+        return self._find_own(account, since, lambda post: " ".join(post.text.split()) == wanted)
+
+    def find_reply(self, account: t.AccountRef, *, target_id: str, text: str, since: datetime) -> t.RemotePost | None:
+        """Our status answering ``target_id`` with this text: compared without the ``@acct`` that ``reply``
+        puts first (the instance shows it as ``@user``, without the domain of a remote account)."""
+        wanted = without_leading_mentions(text)
+        return self._find_own(
+            account, since,
+            lambda post: post.in_reply_to_id == target_id and without_leading_mentions(post.text) == wanted,
+        )  # fmt: skip
+
+    def _find_own(
+        self, account: t.AccountRef, since: datetime, matches: Callable[[t.RemotePost], bool]
+    ) -> t.RemotePost | None:
+        """The newest of the account's own statuses since ``since`` that ``matches``, replies and direct
+        messages included (the author sees all of theirs: no ``exclude_replies``)."""
         # https://docs.joinmastodon.org/methods/accounts/#statuses
         answer = self.call(
             account,
@@ -257,14 +275,13 @@ class MastodonConnector(Connector):
                 bucket="account-statuses", params={"limit": 40},
             ),
         )  # fmt: skip
-        wanted = " ".join(text.split())
         for status in expect(answer.data, list, self.platform, "statuses"):
             if not isinstance(status, Mapping):
                 continue
             post = self._remote(status)
             if post.created_at and post.created_at < since:
                 break
-            if " ".join(post.text.split()) == wanted:
+            if matches(post):
                 return post
         return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -21,6 +21,7 @@ from .base import (
     encode_cursor,
     metrics_from,
     parse_time,
+    without_leading_mentions,
 )
 from .http import Response, default_error, expect, field_of
 from .ratelimit import Headers, RateLimitInfo, epoch_headers, retry_after
@@ -368,10 +369,27 @@ class XConnector(Connector):
 
     def find_post(self, account: t.AccountRef, *, text: str, since: datetime) -> t.RemotePost | None:
         wanted = _comparable(text)
+        return self._find_own(account, since, lambda tweet, _replied_to: _comparable(tweet["text"]) == wanted)
+
+    def find_reply(self, account: t.AccountRef, *, target_id: str, text: str, since: datetime) -> t.RemotePost | None:
+        """Our reply to ``target_id`` with this text, compared without leading @handles (X shows a reply
+        with the handles it answers first)."""
+        wanted = _comparable(without_leading_mentions(text))
+        return self._find_own(
+            account, since,
+            lambda tweet, replied_to: replied_to == target_id
+            and _comparable(without_leading_mentions(tweet["text"])) == wanted,
+        )  # fmt: skip
+
+    def _find_own(
+        self, account: t.AccountRef, since: datetime, matches: Callable[[dict[str, Any], str | None], bool]
+    ) -> t.RemotePost | None:
+        """The newest of the account's own posts since ``since`` for which ``matches(tweet, replied-to id)``,
+        from its timeline, replies included (no ``exclude``)."""
         start = (since - timedelta(seconds=5)).astimezone(UTC)
         params: dict[str, Any] = {
             "max_results": PAGE_SIZE,
-            "tweet.fields": "created_at",
+            "tweet.fields": "created_at,referenced_tweets",
             "start_time": start.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         }
         path = f"/2/users/{self._id(account.remote_id)}/tweets"
@@ -382,7 +400,8 @@ class XConnector(Connector):
             for tweet in expect(body.get("data", []), list, self.platform, "timeline.data"):
                 if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
                     continue
-                if isinstance(tweet.get("text"), str) and _comparable(tweet["text"]) == wanted:
+                replied_to = _replied_to(tweet)
+                if isinstance(tweet.get("text"), str) and matches(tweet, replied_to):
                     tweet_id = tweet["id"]
                     created: datetime | None
                     try:
@@ -395,6 +414,7 @@ class XConnector(Connector):
                         created_at=created,
                         text=x_text(tweet["text"]),
                         raw=tweet,
+                        in_reply_to_id=replied_to,
                     )
             meta = body.get("meta")
             next_token = meta.get("next_token") if isinstance(meta, dict) else None
@@ -451,6 +471,15 @@ def _problem_detail(data: Mapping[str, Any]) -> str:
                 if isinstance(message, str) and message not in parts:
                     parts.append(message)
     return "; ".join(parts)
+
+
+def _replied_to(tweet: Mapping[str, Any]) -> str | None:
+    """The id in a tweet's ``referenced_tweets`` entry of type ``replied_to``, if any."""
+    references = tweet.get("referenced_tweets")
+    for ref in references if isinstance(references, list) else []:
+        if isinstance(ref, dict) and ref.get("type") == "replied_to" and isinstance(ref.get("id"), str):
+            return str(ref["id"])
+    return None
 
 
 def _users_by_id(includes: Any) -> dict[str, t.Author]:

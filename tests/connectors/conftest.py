@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -16,7 +17,7 @@ from smms.connectors.endpoints import platform_config
 from smms.connectors.errors import AuthRevoked, RateLimited, Transient
 from smms.connectors.oauth import pkce_pair
 from smms.connectors.ratelimit import RateLimitBook
-from smms.connectors.types import TokenSet
+from smms.connectors.types import RemotePost, TokenSet
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
@@ -160,3 +161,34 @@ def graph_get(base: str, platform: str, account, node: str, fields: str) -> requ
     """A Graph node as Facebook or Instagram serves it, read with the account's token."""
     params = {"access_token": account.tokens.access_token, "fields": fields}
     return requests.get(f"{base}/{platform}/v24.0/{node}", params=params, timeout=5)
+
+
+def assert_a_lost_reply_is_found(
+    admin,
+    connector: Connector,
+    account,
+    *,
+    target_id: str,
+    text: str,
+    path: str,
+    same_words_to: str | None = None,
+    idempotency_key: str | None = None,
+) -> RemotePost:
+    """Reply to ``target_id`` while the simulator applies the write and drops its answer (a ``lost`` fault on
+    POST ``path``): the reply raises Transient with an unknown outcome, and find_reply finds it, not the same
+    words answering ``same_words_to`` first, nor other words. Returns what find_reply found."""
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    if same_words_to is not None:
+        connector.reply(account, same_words_to, text)
+    admin.faults({"kind": "lost", "platform": connector.platform, "methods": ["POST"], "path": path, "count": 1})
+    with pytest.raises(Transient) as lost:
+        connector.reply(account, target_id, text, idempotency_key=idempotency_key)
+    assert lost.value.unknown_outcome is True
+    admin.clear_faults()
+    found = connector.find_reply(account, target_id=target_id, text=text, since=since)
+    assert found is not None
+    assert found.in_reply_to_id == target_id
+    [stored] = [p for p in admin.posts(connector.platform) if p["id"] == found.id]
+    assert (stored["reply_to_id"], stored["author_id"]) == (target_id, account.remote_id)
+    assert connector.find_reply(account, target_id=target_id, text="Autre chose", since=since) is None
+    return found

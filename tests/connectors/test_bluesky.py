@@ -20,7 +20,7 @@ from smms.connectors.errors import (
     ValidationError,
 )
 from smms.connectors.types import AccountRef, Draft, InteractionKind, MediaItem
-from tests.connectors.conftest import assert_failures_map_onto_errors, make_connector
+from tests.connectors.conftest import assert_a_lost_reply_is_found, assert_failures_map_onto_errors, make_connector
 
 P = "bluesky"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 20
@@ -355,6 +355,14 @@ def test_the_repo_refuses_a_like_record_without_its_subject(sim, account):
 def test_a_failed_like_maps_onto_the_connector_errors(connector, account, admin, brand):
     [mention_id] = admin.generate(platform=P, count=1, kind="mention", target=brand["id"])["ids"]
     assert_failures_map_onto_errors(admin, connector, P, "createRecord$", lambda: connector.like(account, mention_id))
+
+
+def test_a_reply_whose_answer_was_lost_is_found_by_find_reply(connector, account, admin, brand):
+    first, second = admin.generate(platform=P, count=2, kind="reply", target=brand["id"])["ids"]
+    assert_a_lost_reply_is_found(
+        admin, connector, account, target_id=first, text="Merci, nous regardons", path="createRecord$",
+        same_words_to=second, idempotency_key="ignored-by-bluesky",
+    )  # fmt: skip
 
 
 def test_metrics_come_from_the_post_counters(connector, account, admin, brand):

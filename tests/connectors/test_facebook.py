@@ -22,6 +22,7 @@ from smms.connectors.errors import (
 from smms.connectors.types import Draft, MediaItem
 
 from .conftest import (
+    assert_a_lost_reply_is_found,
     assert_failures_map_onto_errors,
     authorize,
     comment_ids,
@@ -177,6 +178,18 @@ def test_replies_hide_and_delete_moderate_comments(fb, admin):
     assert {p["id"]: p for p in admin.posts("facebook")}[items[1].remote_id]["hidden"] is False
 
 
+def visitor_reply(sim, comment_id: str, text: str = "+1") -> str:
+    """A visitor's answer under a comment (second level), straight into the simulated world."""
+    from simulator.world import SimPost
+
+    world = sim[0].world
+    comment = world.post("facebook", comment_id)
+    return world.add_post(
+        SimPost(platform="facebook", id="", seq=0, author_id=world.people("facebook")[7].id, text=text,
+                created_at=world.now(), kind="comment", reply_to_id=comment.id, root_id=comment.root_id)
+    ).id  # fmt: skip
+
+
 def test_the_page_likes_a_comment_once_however_often_it_is_asked(fb, admin, sim):
     connector, account, _ = fb
     assert connector.capabilities.like is True
@@ -205,6 +218,40 @@ def test_a_failed_like_maps_onto_the_connector_errors(fb, admin):
     assert_failures_map_onto_errors(
         admin, connector, "facebook", "/likes$", lambda: connector.like(account, comment.remote_id)
     )
+
+
+def test_a_reply_whose_answer_was_lost_is_found_among_the_comments_answers(fb, admin):
+    connector, account, _ = fb
+    admin.generate(platform="facebook", count=2, kind="comment", target=account.remote_id)
+    (first, second), _cursor, _ = walk(connector, account)
+    found = assert_a_lost_reply_is_found(
+        admin, connector, account, target_id=first.remote_id, text="Merci, on revient vers vous",
+        path="/comments$", same_words_to=second.remote_id, idempotency_key="ignored",
+    )  # fmt: skip
+    assert found.created_at is not None
+
+
+def test_find_reply_looks_under_the_top_level_comment_for_an_answer_to_a_reply(fb, admin, sim):
+    connector, account, _ = fb
+    admin.generate(platform="facebook", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    nested = visitor_reply(sim, comment.remote_id)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    answer = connector.reply(account, nested, "Bonne idée !")
+    assert next(p for p in admin.posts("facebook") if p["id"] == answer.id)["reply_to_id"] == comment.remote_id
+    found = connector.find_reply(account, target_id=nested, text="Bonne idée !", since=since)
+    assert found is not None
+    assert found.id == answer.id
+
+
+def test_find_reply_finds_a_comment_under_the_pages_own_post(fb):
+    connector, account, _ = fb
+    post = connector.publish(account, Draft(text="Le menu du jour"))
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    comment = connector.comment(account, post.id, "Plat du jour : ratatouille")
+    found = connector.find_reply(account, target_id=post.id, text="Plat du jour : ratatouille", since=since)
+    assert found is not None
+    assert found.id == comment.id
 
 
 def test_a_visitors_reply_in_a_thread_is_a_reply_mention(fb, admin, sim):

@@ -19,6 +19,8 @@ from smms.connectors.errors import (
 from smms.connectors.types import Draft, MediaItem
 
 from .conftest import (
+    assert_a_lost_reply_is_found,
+    assert_failures_map_onto_errors,
     authorize,
     comment_ids,
     connect_first,
@@ -167,6 +169,39 @@ def test_likes_are_not_offered(ig, admin):
     with pytest.raises(NotSupported):
         connector.like(account, comment.remote_id)
     assert next(p for p in admin.posts("instagram") if p["id"] == comment.remote_id)["liked_by"] == []
+
+
+def test_a_reply_whose_answer_was_lost_is_found_among_the_comments_replies(ig, admin):
+    connector, account, _ = ig
+    admin.generate(platform="instagram", count=2, kind="comment", target=account.remote_id)
+    (first, second), _cursor, _ = walk(connector, account)
+    assert_a_lost_reply_is_found(
+        admin, connector, account, target_id=first.remote_id, text="Merci 🙏", path="/replies$",
+        same_words_to=second.remote_id, idempotency_key="ignored",
+    )  # fmt: skip
+
+
+def test_a_comment_on_a_media_whose_answer_was_lost_is_found_among_its_comments(ig, admin):
+    connector, account, _ = ig
+    post = connector.publish(account, Draft(text="Nouveau", media=(image(),)))
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    admin.faults({"kind": "lost", "platform": "instagram", "methods": ["POST"], "path": "/comments$", "count": 1})
+    with pytest.raises(Transient):
+        connector.comment(account, post.id, "Disponible en boutique")
+    found = connector.find_reply(account, target_id=post.id, text="Disponible en boutique", since=since)
+    assert found is not None
+    assert next(p for p in admin.posts("instagram") if p["id"] == found.id)["reply_to_id"] == post.id
+
+
+def test_a_failed_look_for_a_reply_maps_onto_the_connector_errors(ig, admin):
+    connector, account, _ = ig
+    admin.generate(platform="instagram", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    since = datetime.now(UTC)
+    assert_failures_map_onto_errors(
+        admin, connector, "instagram", "/replies$",
+        lambda: connector.find_reply(account, target_id=comment.remote_id, text="x", since=since),
+    )  # fmt: skip
 
 
 def test_replies_of_a_new_comment_come_with_it(ig, admin, sim):

@@ -20,6 +20,7 @@ from smms.connectors.errors import (
 )
 from smms.connectors.types import AccountRef, Draft, InteractionKind, MediaItem
 from tests.connectors.conftest import (
+    assert_a_lost_reply_is_found,
     assert_failures_map_onto_errors,
     authorize,
     make_connector,
@@ -256,6 +257,26 @@ def test_the_simulator_refuses_an_unknown_visibility(connected, sim):
         timeout=5,
     )
     assert answer.status_code == 422
+
+
+def test_a_reply_whose_answer_was_lost_is_found_by_find_reply_despite_the_mention_put_first(connected, admin):
+    connector, account = connected
+    message = incoming(admin, connector, account, kind="dm")
+    other = incoming(admin, connector, account)
+    found = assert_a_lost_reply_is_found(
+        admin, connector, account, target_id=message.remote_id, text="Merci, c'est noté", path="statuses$",
+        same_words_to=other.remote_id,
+    )  # fmt: skip
+    assert found.text == f"@{message.author.handle} Merci, c'est noté"
+
+
+def test_find_post_and_find_reply_read_the_timeline_with_replies(connected, admin, sim):
+    connector, account = connected
+    mention = incoming(admin, connector, account)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    reply = connector.reply(account, mention.remote_id, "Réponse dans le fil")
+    assert connector.find_post(account, text=reply.text, since=since).id == reply.id
+    assert connector.find_reply(account, target_id=mention.remote_id, text=reply.text, since=since).id == reply.id
 
 
 def test_hiding_and_deleting_comments_is_not_offered(connected):

@@ -25,6 +25,7 @@ from smms.connectors.oauth import refresh as oauth_refresh
 from smms.connectors.types import AccountRef, Draft, InteractionKind, MediaItem, TokenSet
 from smms.connectors.x import XConnector
 from tests.connectors.conftest import (
+    assert_a_lost_reply_is_found,
     assert_failures_map_onto_errors,
     authorize,
     make_connector,
@@ -221,6 +222,26 @@ def test_liking_needs_the_like_write_scope(sim, admin):
 def test_a_failed_like_maps_onto_the_connector_errors(x, account, admin):
     [mention_id] = admin.generate(platform="x", count=1, kind="mention", target=BRAND)["ids"]
     assert_failures_map_onto_errors(admin, x, "x", "/likes$", lambda: x.like(account, mention_id))
+
+
+def test_a_reply_whose_answer_was_lost_is_found_by_find_reply(x, account, admin):
+    [reply_id] = admin.generate(platform="x", count=1, kind="reply", target=BRAND)["ids"]
+    [other_id] = admin.generate(platform="x", count=1, kind="reply", target=BRAND)["ids"]
+    found = assert_a_lost_reply_is_found(
+        admin, x, account, target_id=reply_id, text="Merci pour votre retour", path="/2/tweets$",
+        idempotency_key="ignored-by-x",
+    )  # fmt: skip
+    assert x.find_reply(account, target_id=other_id, text="Merci pour votre retour", since=found.created_at) is None
+
+
+def test_find_reply_tolerates_the_handles_a_reply_starts_with(x, account, admin):
+    [reply_id] = admin.generate(platform="x", count=1, kind="reply", target=BRAND)["ids"]
+    since = datetime.now(UTC)
+    author = next(u for u in admin.users("x", brand=False) if u["id"] == stored(admin, reply_id)["author_id"])
+    answer = x.reply(account, reply_id, f"@{author['handle']} On s'en occupe")
+    found = x.find_reply(account, target_id=reply_id, text="On s'en occupe", since=since)
+    assert found is not None
+    assert found.id == answer.id
 
 
 def test_metrics_read_public_counts_including_impressions(x, account, sim):
