@@ -163,6 +163,18 @@ def graph_get(base: str, platform: str, account, node: str, fields: str) -> requ
     return requests.get(f"{base}/{platform}/v24.0/{node}", params=params, timeout=5)
 
 
+def assert_hide_unhide_delete_read_back(base: str, connector, account, comment_id: str, hidden_field: str) -> None:
+    """Hide, unhide and delete a comment: its Graph node says so each time, and is gone at the end."""
+    platform = connector.platform
+    connector.hide(account, comment_id)
+    assert graph_get(base, platform, account, comment_id, hidden_field).json()[hidden_field] is True
+    connector.hide(account, comment_id, hidden=False)
+    assert graph_get(base, platform, account, comment_id, hidden_field).json()[hidden_field] is False
+    connector.delete_comment(account, comment_id)
+    gone = graph_get(base, platform, account, comment_id, "id")
+    assert (gone.status_code, gone.json()["error"]["code"]) == (400, 100)
+
+
 def assert_a_lost_reply_is_found(
     admin,
     connector: Connector,

@@ -24,6 +24,7 @@ from smms.connectors.types import Draft, MediaItem
 from .conftest import (
     assert_a_lost_reply_is_found,
     assert_failures_map_onto_errors,
+    assert_hide_unhide_delete_read_back,
     authorize,
     comment_ids,
     connect_first,
@@ -188,6 +189,13 @@ def visitor_reply(sim, comment_id: str, text: str = "+1") -> str:
         SimPost(platform="facebook", id="", seq=0, author_id=world.people("facebook")[7].id, text=text,
                 created_at=world.now(), kind="comment", reply_to_id=comment.id, root_id=comment.root_id)
     ).id  # fmt: skip
+
+
+def test_hiding_then_unhiding_and_deleting_a_comment_reads_back_on_the_comment(fb, admin, sim):
+    connector, account, _ = fb
+    admin.generate(platform="facebook", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    assert_hide_unhide_delete_read_back(sim[1], connector, account, comment.remote_id, "is_hidden")
 
 
 def test_the_page_likes_a_comment_once_however_often_it_is_asked(fb, admin, sim):

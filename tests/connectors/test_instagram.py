@@ -21,6 +21,7 @@ from smms.connectors.types import Draft, MediaItem
 from .conftest import (
     assert_a_lost_reply_is_found,
     assert_failures_map_onto_errors,
+    assert_hide_unhide_delete_read_back,
     authorize,
     comment_ids,
     connect_first,
@@ -159,6 +160,13 @@ def test_reply_hide_and_delete_moderate_comments(ig, admin, sim):
     assert posts[items[2].remote_id]["deleted"] is True
     newer, _, _ = walk(connector, account, cursor)
     assert newer == []  # our own reply is not a mention
+
+
+def test_hiding_then_unhiding_and_deleting_a_comment_reads_back_on_the_comment(ig, admin, sim):
+    connector, account, _ = ig
+    admin.generate(platform="instagram", count=1, kind="comment", target=account.remote_id)
+    [comment], _cursor, _ = walk(connector, account)
+    assert_hide_unhide_delete_read_back(sim[1], connector, account, comment.remote_id, "hidden")
 
 
 def test_likes_are_not_offered(ig, admin):
