@@ -198,6 +198,11 @@ class NotificationKind(models.TextChoices):
     POST_APPROVED = "post_approved", _("Post approved")
     POST_SENT_BACK = "post_sent_back", _("Post sent back")
     DELIVERY_FAILED = "delivery_failed", _("Post not published")
+    CONVERSATION_ASSIGNED = "conversation_assigned", _("Conversation assigned to you")
+    CONVERSATION_ESCALATED = "conversation_escalated", _("Conversation escalated")
+    NOTE_MENTION = "note_mention", _("Mentioned in a note")
+    SLA_BREACHED = "sla_breached", _("Response time exceeded")
+    ACTION_FAILED = "action_failed", _("Reply or action not sent")
 
 
 class Notification(models.Model):
@@ -252,6 +257,16 @@ class Notification(models.Model):
             return _("%(actor)s sent back your post: “%(excerpt)s”") % p
         if self.kind == NotificationKind.DELIVERY_FAILED:
             return _("Your post could not be published on %(account)s: “%(excerpt)s”") % p
+        if self.kind == NotificationKind.CONVERSATION_ASSIGNED:
+            return _("%(actor)s assigned you a conversation with %(author)s: “%(excerpt)s”") % p
+        if self.kind == NotificationKind.CONVERSATION_ESCALATED:
+            return _("%(actor)s escalated a conversation with %(author)s: “%(excerpt)s”") % p
+        if self.kind == NotificationKind.NOTE_MENTION:
+            return _("%(actor)s mentioned you in a note on a conversation with %(author)s: “%(excerpt)s”") % p
+        if self.kind == NotificationKind.SLA_BREACHED:
+            return _("No answer in time to %(author)s in %(queue)s: it was due at %(due)s UTC") % p
+        if self.kind == NotificationKind.ACTION_FAILED:
+            return _("Not sent to %(author)s on %(account)s: %(reason)s") % p
         return str(self.get_kind_display())
 
 

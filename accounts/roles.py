@@ -28,7 +28,9 @@ class Perm(StrEnum):
     MANAGE_SOCIAL_ACCOUNTS = "manage_social_accounts"  # connect, disconnect, edit
     MANAGE_ACCOUNT_GROUPS = "manage_account_groups"
     MANAGE_API_KEYS = "manage_api_keys"
-    ASSIGN_CONVERSATIONS = "assign_conversations"
+    ASSIGN_CONVERSATIONS = "assign_conversations"  # also: queues, routing, canned replies, VIPs, agents' capacity
+    SEE_ALL_CONVERSATIONS = "see_all_conversations"  # without it, only the queues of one's teams (and one's own)
+    VIEW_AUDIT_LOG = "view_audit_log"
     REPLY_CONVERSATIONS = "reply_conversations"
     COMPOSE_POSTS = "compose_posts"
     APPROVE_POSTS = "approve_posts"
@@ -45,7 +47,9 @@ PERM_ACTIONS = {
     Perm.MANAGE_SOCIAL_ACCOUNTS: _("manage its social accounts"),
     Perm.MANAGE_ACCOUNT_GROUPS: _("manage its account groups"),
     Perm.MANAGE_API_KEYS: _("manage its API keys"),
-    Perm.ASSIGN_CONVERSATIONS: _("assign conversations"),
+    Perm.ASSIGN_CONVERSATIONS: _("assign conversations and manage the inbox's queues"),
+    Perm.SEE_ALL_CONVERSATIONS: _("see every queue's conversations"),
+    Perm.VIEW_AUDIT_LOG: _("read the moderation audit log"),
     Perm.REPLY_CONVERSATIONS: _("reply to conversations"),
     Perm.COMPOSE_POSTS: _("compose posts"),
     Perm.APPROVE_POSTS: _("approve posts"),
@@ -65,8 +69,15 @@ def refusal(role: str | None, perm: Perm) -> str:
 
 
 _WORK = {Perm.VIEW, Perm.REPLY_CONVERSATIONS, Perm.COMPOSE_POSTS}
-_LEAD = _WORK | {Perm.MANAGE_TEAMS, Perm.ASSIGN_CONVERSATIONS, Perm.APPROVE_POSTS, Perm.MANAGE_TOPICS}
+_LEAD = _WORK | {
+    Perm.MANAGE_TEAMS,
+    Perm.ASSIGN_CONVERSATIONS,
+    Perm.SEE_ALL_CONVERSATIONS,
+    Perm.APPROVE_POSTS,
+    Perm.MANAGE_TOPICS,
+}
 _ADMIN = _LEAD | {
+    Perm.VIEW_AUDIT_LOG,
     Perm.MANAGE_MEMBERS,
     Perm.MANAGE_SOCIAL_ACCOUNTS,
     Perm.MANAGE_ACCOUNT_GROUPS,
@@ -79,7 +90,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(_ADMIN),
     Role.TEAM_LEAD: frozenset(_LEAD),
     Role.COMMUNITY_MANAGER: frozenset(_WORK),
-    Role.ANALYST: frozenset({Perm.VIEW}),
+    Role.ANALYST: frozenset({Perm.VIEW, Perm.SEE_ALL_CONVERSATIONS}),  # reads every area, changes nothing
 }
 
 # Roles a member may hand out: nobody grants more than they hold, and only owners create owners.
@@ -126,5 +137,7 @@ SCOPE_LABELS = {
     Scope.WEBHOOKS_WRITE: _("Change webhook endpoints, rotate their secrets, send test events"),
     Scope.ANALYTICS_READ: _("Read the metrics of published posts, accounts and campaigns"),
     Scope.MODERATION_READ: _("Read the inbox: conversations and their messages"),
-    Scope.MODERATION_WRITE: _("Change the status of conversations"),
+    Scope.MODERATION_WRITE: _(
+        "Assign, reply to, like, hide and resolve conversations; change queues, canned replies and VIPs"
+    ),
 }

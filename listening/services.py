@@ -175,10 +175,10 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
         unique.setdefault(item.remote_id[:300], item)  # a page may repeat an item (a reply also seen as a mention)
     org_id = account.organization_id
     known = {
-        external_id: (mention_id, lang, corrected or sentiment)
-        for external_id, mention_id, lang, sentiment, corrected in Mention.objects.filter(
+        external_id: (mention_id, lang, corrected or sentiment, score)
+        for external_id, mention_id, lang, sentiment, corrected, score in Mention.objects.filter(
             organization_id=org_id, platform=account.platform, external_id__in=list(unique)
-        ).values_list("external_id", "id", "lang", "sentiment", "sentiment_corrected")
+        ).values_list("external_id", "id", "lang", "sentiment", "sentiment_corrected", "sentiment_score")
     } if unique else {}  # fmt: skip
     fresh = [(remote_id, item) for remote_id, item in unique.items() if remote_id not in known]
     analysed = nlp.analyse([i.text for _, i in fresh], [i.lang for _, i in fresh]) if fresh else []
@@ -225,13 +225,13 @@ def mentions_ingest(*, account: SocialAccount, stream: str, page: Page) -> Inges
 def _conversations_thread(
     account: SocialAccount,
     unique: dict[str, Interaction],
-    known: dict[str, tuple[int, str, str]],
+    known: dict[str, tuple[int, str, str, float | None]],
     fresh: list[tuple[str, Interaction]],
     analysed: list[tuple[str, str, float | None]],
     created: list[_MentionRow],
 ) -> None:
     stored = {row.external_id: row.id for row in created}
-    scored = {remote_id: (lang, label) for (remote_id, _i), (lang, label, _v) in zip(fresh, analysed, strict=True)}
+    scored = {remote_id: (lang, label, v) for (remote_id, _i), (lang, label, v) in zip(fresh, analysed, strict=True)}
     items = [
         (item, *known[remote_id]) if remote_id in known else (item, stored.get(remote_id), *scored[remote_id])
         for remote_id, item in unique.items()

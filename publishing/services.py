@@ -68,7 +68,7 @@ from smms.connectors.mastodon import MastodonConnector
 from smms.connectors.types import AccountRef, Draft, MediaItem, RemotePost, TextCheck
 from smms.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from smms.lib import images
-from smms.lib.backoff import outcome_unknown, retry_at
+from smms.lib.backoff import attempt_failed, outcome_unknown, retry_at
 from smms.lib.db import commit_without_waiting_for_disk, db_datetime, update_returning
 
 from .links import utm_tagged
@@ -1328,11 +1328,7 @@ def _retry(delivery: Delivery, exc: cx.ConnectorError) -> str:
             reason = f"{reason} {_unknown_reason(network, exc)}"
         return _end(delivery, S.FAILED, "retries_exhausted", reason)
     when = retry_at(delivery.attempts, exc, base_seconds=settings.SMMS_PUBLISH_RETRY_BASE)
-    reason = _("Attempt %(attempt)s failed (%(detail)s); SMMS tries again at %(when)s UTC.") % {
-        "attempt": delivery.attempts,
-        "detail": exc,
-        "when": when.strftime("%H:%M:%S"),
-    }
+    reason = attempt_failed(delivery.attempts, exc, when)
     moved = _transition(
         delivery,
         to_state=S.SCHEDULED,

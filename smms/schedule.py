@@ -31,6 +31,18 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "publishing-deliveries-recover": {"task": "publishing.tasks.deliveries_recover", "schedule": 60.0},
     # An on-commit enqueue can be lost and a worker can die mid-import: re-send CSV imports left waiting.
     "publishing-imports-recover": {"task": "publishing.tasks.post_imports_recover", "schedule": 60.0},
+    # Replies and moderation actions retried after a failure come due at their own times, and an on-commit
+    # enqueue can be lost: what is due is handed to the workers every 5 seconds.
+    "moderation-actions-dispatch": {"task": "moderation.tasks.network_actions_dispatch", "schedule": 5.0},
+    # A worker can die between the network's answer and the record: reconcile expired claims every minute.
+    "moderation-actions-recover": {"task": "moderation.tasks.network_actions_recover", "schedule": 60.0},
+    # Automatic queues are asked to assign as conversations arrive; a lost enqueue, an agent's capacity freeing
+    # up or a conversation released are caught by this sweep.
+    "moderation-queues-assign": {"task": "moderation.tasks.queues_assign_sweep", "schedule": 30.0},
+    # Response times are promised per queue: breaches are told to the assignee and the leads within 30 s.
+    "moderation-sla-breaches": {"task": "moderation.tasks.sla_breaches_notify", "schedule": 30.0},
+    # Presence rows (who has a conversation open) only matter for seconds: old ones are deleted hourly.
+    "moderation-presence-purge": {"task": "moderation.tasks.presence_purge", "schedule": 3600.0},
     # Access tokens expire (X and Bluesky every 2 hours): refresh them before they do, not on first failure.
     "tokens-refresh-expiring": {"task": "accounts.tasks.social_accounts_refresh_expiring", "schedule": 300.0},
 }

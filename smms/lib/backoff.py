@@ -7,6 +7,7 @@ import random
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from smms.connectors import errors as cx
 
@@ -35,3 +36,12 @@ def outcome_unknown(exc: cx.ConnectorError) -> bool:
     if isinstance(exc, cx.MalformedPayload):
         return True
     return isinstance(exc, cx.Transient) and (exc.unknown_outcome or exc.status is None)
+
+
+def attempt_failed(attempt: int, exc: cx.ConnectorError, when: datetime) -> str:
+    """What the trail and the page say of a failed attempt that will be tried again."""
+    return _("Attempt %(attempt)s failed (%(detail)s); SMMS tries again at %(when)s UTC.") % {
+        "attempt": attempt,
+        "detail": exc,
+        "when": when.strftime("%H:%M:%S"),
+    }

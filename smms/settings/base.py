@@ -146,6 +146,17 @@ SMMS_TOKEN_REFRESH_MARGIN = env_int("SMMS_TOKEN_REFRESH_MARGIN", 900)
 # Seconds between two refreshes of what dashboards show live (the fire banner on every page).
 SMMS_LIVE_POLL_SECONDS = env_int("SMMS_LIVE_POLL_SECONDS", 10)
 
+# --- Moderation (the inbox) ---------------------------------------------------------------------------
+# Seconds a process keeps an organization's routing rules (queues, VIPs) before reading them again.
+SMMS_ROUTING_CACHE_SECONDS = env_int("SMMS_ROUTING_CACHE_SECONDS", 5)
+# Someone whose open conversation page has not checked in for this many seconds is no longer "viewing".
+SMMS_PRESENCE_SECONDS = env_int("SMMS_PRESENCE_SECONDS", 20)
+# Attempts of one reply, like, hide or delete on transient errors before it fails; backoff base in seconds.
+SMMS_INBOX_MAX_ATTEMPTS = env_int("SMMS_INBOX_MAX_ATTEMPTS", 6)
+SMMS_INBOX_RETRY_BASE = env_int("SMMS_INBOX_RETRY_BASE", 10)
+# Seconds a worker's claim on a reply lasts before the recovery sweep takes it over (above CELERY_TASK_TIME_LIMIT).
+SMMS_INBOX_CLAIM_SECONDS = env_int("SMMS_INBOX_CLAIM_SECONDS", 360)
+
 # --- Analytics -----------------------------------------------------------------------------------------
 # Minutes after publication of a post's first metrics fetch (the schedule's 10; the demo runner sets 1).
 SMMS_METRICS_FIRST_FETCH_MINUTES = env_int("SMMS_METRICS_FIRST_FETCH_MINUTES", 10)
@@ -220,6 +231,8 @@ CELERY_TASK_ROUTES = {
     # CSV imports are long and not latency-critical (listed first: the first matching pattern wins).
     "publishing.tasks.post_import*": {"queue": "default"},
     "publishing.tasks.*": {"queue": "publishing"},
+    # Replies, likes, hides and deletes are sent like scheduled posts; assignment and SLA sweeps are housekeeping.
+    "moderation.tasks.network_action*": {"queue": "publishing"},
     "analytics.tasks.score_*": {"queue": "sentiment"},
     "analytics.tasks.metrics_*": {"queue": "polling"},
 }
@@ -268,6 +281,7 @@ SPECTACULAR_SETTINGS = {
         "ConversationKindEnum": "moderation.models.ConversationKind",
         "KindEnum": "listening.models.TopicKind",  # the name it had before conversations had a kind too
         "ConversationStatusEnum": "moderation.models.ConversationStatus",
+        "PlatformEnum": "accounts.models.Platform",
     },
 }
 
