@@ -23,7 +23,7 @@ from accounts.models import Membership, Notification, Organization, PendingConne
 from accounts.roles import Role
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
 from listening.models import Alert, Mention, MentionExport, Topic
-from moderation.models import Conversation, Message
+from moderation.models import CannedReply, Conversation, Message, NetworkAction, Queue, SavedView, Vip
 from publishing import services as publishing_services
 from publishing.models import Delivery, PostImport
 from tests.factories import (
@@ -177,11 +177,24 @@ def org_objects(personas):
             author_id="1", author_handle="someone", first_message_at=timezone.now(), last_message_at=timezone.now(),
             message_count=1, excerpt="brand",
         )  # fmt: skip
-        Message.objects.create(
+        message = Message.objects.create(
             conversation=conversation, organization=org, platform=account.platform, direction="in", remote_id="1",
             author_id="1", author_handle="someone", text="brand", created_at=timezone.now(),
         )  # fmt: skip
+        queue = Queue.objects.create(organization=org, team=team, name="Support")
+        network_action = NetworkAction.objects.create(
+            organization=org, conversation=conversation, account=account, kind="like", target=message,
+            state="failed", next_attempt_at=timezone.now(), error="refused",
+        )  # fmt: skip
         return {
+            "message": message,
+            "queue": queue,
+            "network_action": network_action,
+            "canned": CannedReply.objects.create(organization=org, name="Thanks", language="en", text="Thanks!"),
+            "vip": Vip.objects.create(organization=org, handle="journalist"),
+            "saved_view": SavedView.objects.create(
+                organization=org, owner=membership, name="Mine", query="assignee=mine"
+            ),
             "conversation": conversation,
             "post_import": post_import,
             "media_asset": media_asset,
@@ -236,6 +249,16 @@ def simulator(settings):
     with running_simulator(Simulator(seed=7)) as (_sim, base):
         settings.SMMS_SIMULATOR_URL = base
         yield SimAdmin(base)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_rules():
+    """Each test routes with its own queues: none cached from another test's organization of the same id."""
+    from moderation import routing
+
+    routing._cache.clear()
+    yield
+    routing._cache.clear()
 
 
 @pytest.fixture(autouse=True)

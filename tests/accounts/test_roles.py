@@ -28,7 +28,15 @@ def test_role_allows_exactly_what_the_matrix_says(role, perm, allowed):
 
 
 def test_the_analyst_role_is_read_only():
-    assert [p for p in Perm if role_allows(Role.ANALYST, p)] == [Perm.VIEW]
+    # Seeing every queue's conversations is reading, not changing.
+    assert [p for p in Perm if role_allows(Role.ANALYST, p)] == [Perm.VIEW, Perm.SEE_ALL_CONVERSATIONS]
+
+
+def test_community_managers_see_their_teams_queues_only_and_admins_read_the_audit_log():
+    assert not role_allows(Role.COMMUNITY_MANAGER, Perm.SEE_ALL_CONVERSATIONS)
+    assert role_allows(Role.TEAM_LEAD, Perm.SEE_ALL_CONVERSATIONS)
+    assert not role_allows(Role.TEAM_LEAD, Perm.VIEW_AUDIT_LOG)
+    assert role_allows(Role.ADMIN, Perm.VIEW_AUDIT_LOG)
 
 
 def test_nobody_can_hand_out_a_role_above_their_own():
