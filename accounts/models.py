@@ -367,6 +367,9 @@ class PlatformApp(models.Model):
     instance = models.URLField(max_length=300)
     client_id = models.CharField(max_length=200)
     client_secret = EncryptedTextField()
+    # The scopes it was registered with: a server refuses consent for a scope its app lacks, so an app registered
+    # before SMMS asked for more (write:favourites, for the inbox's likes) is registered again.
+    scopes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

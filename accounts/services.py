@@ -332,13 +332,17 @@ def _connectable(platform: str) -> None:
 def _mastodon_app(instance: str | None, redirect_uri: str) -> None:
     """Register SMMS on the Mastodon instance once (Mastodon apps are per server)."""
     base = mastodon_instance(instance)
-    if PlatformApp.objects.filter(platform="mastodon", instance=base).exists():
-        return
     connector = connector_for("mastodon", instance=base)
     assert isinstance(connector, MastodonConnector)
+    wanted = sorted(connector.config.scopes)
+    app = PlatformApp.objects.filter(platform="mastodon", instance=base).first()
+    if app is not None and sorted(app.scopes) == wanted:
+        return
     client_id, client_secret = connector.register_app(redirect_uri=redirect_uri, website=settings.SMMS_BASE_URL)
-    PlatformApp.objects.get_or_create(
-        platform="mastodon", instance=base, defaults={"client_id": client_id, "client_secret": client_secret}
+    PlatformApp.objects.update_or_create(
+        platform="mastodon",
+        instance=base,
+        defaults={"client_id": client_id, "client_secret": client_secret, "scopes": wanted},
     )
 
 

@@ -325,7 +325,9 @@ def _send(action: NetworkAction) -> str:
                 found = _find_reply(action, connector, ref)
                 if found is not None:
                     return _done(action, found, _("Found on the network: an earlier attempt had sent it."))
-            remote = connector.reply(ref, target.remote_id, action.text, idempotency_key=str(action.idempotency_key))
+            remote = connector.reply(
+                ref, _reply_target_id(action), action.text, idempotency_key=str(action.idempotency_key)
+            )
             return _done(action, remote)
         if action.kind == K.LIKE:
             connector.like(ref, target.remote_id)
@@ -340,9 +342,19 @@ def _send(action: NetworkAction) -> str:
     return _done(action, None)
 
 
+def _reply_target_id(action: NetworkAction) -> str:
+    """What the network is asked to answer. Instagram threads comments one level deep: a reply to a reply is
+    posted under the comment it answers (the one our message's thread hangs from)."""
+    target = action.target
+    root = action.conversation.thread_key.removeprefix("t:")
+    if action.account.platform == "instagram" and target.in_reply_to_id and target.in_reply_to_id != root:
+        return target.in_reply_to_id
+    return target.remote_id
+
+
 def _find_reply(action: NetworkAction, connector: Connector, ref: AccountRef) -> RemotePost | None:
     since = action.created_at - RECONCILE_MARGIN
-    return connector.find_reply(ref, target_id=action.target.remote_id, text=action.text, since=since)
+    return connector.find_reply(ref, target_id=_reply_target_id(action), text=action.text, since=since)
 
 
 def _after_error(action: NetworkAction, exc: cx.ConnectorError, connector: Connector, ref: AccountRef) -> str:

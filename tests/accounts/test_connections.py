@@ -169,3 +169,13 @@ def test_a_big_brand_connects_dozens_of_accounts_the_way_a_person_would(personas
     assert {a.status for a in accounts} == {"connected"}
     connector, ref = services.social_account_connector(account=accounts[-1])
     assert connector.fetch_mentions(ref, None).items == []  # each one's own token works
+
+
+def test_an_app_registered_with_fewer_scopes_is_registered_again_on_the_next_connection(personas, simulator):
+    connect_mastodon(personas)
+    app = PlatformApp.objects.get(platform="mastodon")
+    PlatformApp.objects.filter(id=app.id).update(scopes=["read", "write:statuses"])  # as registered by an older SMMS
+    connect_mastodon(personas)
+    again = PlatformApp.objects.get(platform="mastodon")
+    assert again.client_id != app.client_id
+    assert "write:favourites" in again.scopes

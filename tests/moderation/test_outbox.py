@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.demo import connect_simulated
+from accounts.demo import _sim_users, connect_simulated
 from accounts.models import Notification
 from accounts.services import social_account_connector
 from crm_bridge.models import WebhookDelivery, WebhookEndpoint
@@ -34,7 +34,8 @@ def inbox_of(personas, simulator, platform="mastodon", kind="mention", count=1):
     if platform == "mastodon":
         account = connect_mastodon(personas)
     else:
-        [account] = connect_simulated(personas.admin, platform, simulator.users(platform)[:1])[:1]
+        connected = connect_simulated(personas.admin, platform, _sim_users(platform)[:1])
+        account = next(a for a in connected if a.platform == platform)
     poll(account)  # the first poll sets the cursor
     simulator.generate(platform=platform, count=count, kind=kind, target=account.handle, hostile_rate=0)
     poll(account)
@@ -284,3 +285,20 @@ def test_escalations_and_notes_leave_the_conversation_visible_to_the_lead(person
     assert list(note.mentioned.all()) == [personas.lead]
     [told] = Notification.objects.filter(kind="note_mention")
     assert told.recipient == personas.lead.user
+
+
+def test_on_instagram_an_answer_to_a_reply_goes_under_the_comment_it_answers(personas, simulator):
+    _account, [conversation] = inbox_of(personas, simulator, platform="instagram", kind="comment")
+    comment = conversation.messages.get()
+    # Their reply to that comment (Instagram threads one level deep: a reply cannot be replied to).
+    reply_of_theirs = Message.objects.create(
+        conversation=conversation, organization=personas.org, platform="instagram", direction="in",
+        remote_id="17800000000000001", in_reply_to_id=comment.remote_id, author_id="9", author_handle="fan",
+        text="still waiting", created_at=timezone.now(),
+    )  # fmt: skip
+    action = outbox.reply_request(
+        conversation=conversation, actor=personas.agent, text="Answer in the thread", target=reply_of_theirs
+    )
+    assert run(action) == "done"
+    [made] = replies_on(simulator, "instagram", "Answer in the thread")
+    assert made["reply_to_id"] == comment.remote_id
