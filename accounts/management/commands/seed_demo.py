@@ -66,6 +66,12 @@ class Command(BaseCommand):
                 organization=org, name="Équipe France", defaults={"description": "French-speaking markets"}
             )
             fr_team.members.set([members["lead@demo.smms.test"], members["agent1@demo.smms.test"]])
+            from moderation.demo import seed_demo_inbox
+
+            seed_demo_inbox(
+                lead=members["lead@demo.smms.test"], care=care, france=fr_team,
+                agents=[members[e] for e in ("lead@demo.smms.test", "agent1@demo.smms.test", "agent2@demo.smms.test")],
+            )  # fmt: skip
         owner = members[PEOPLE[0][0]]
         if settings.SMMS_SIMULATOR_URL and not org.social_accounts.exists():
             self.stdout.write(f"Connecting the demo accounts through the simulator at {settings.SMMS_SIMULATOR_URL}")
