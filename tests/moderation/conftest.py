@@ -42,7 +42,7 @@ def make_queue(actor, team, name="Support", **fields):
 def make_agents(org, team, n, *, available=True, capacity=20):
     agents = []
     for i in range(n):
-        member = MembershipFactory(organization=org, user__email=f"a{i}@acme.test", user__first_name=f"Agent{i}")
+        member = MembershipFactory(organization=org, user__first_name=f"Agent{i}")
         team.members.add(member)
         Agent.objects.create(membership=member, organization=org, available=available, capacity=capacity)
         agents.append(member)
