@@ -122,7 +122,8 @@ def test_the_messages_feed_is_stable_and_scoped(personas, api_client_for, accoun
     first = api.get("/api/v1/messages/?page_size=3").json()
     second = api.get(first["next"]).json()
     ids = [m["id"] for m in first["results"] + second["results"]]
-    assert ids == sorted(ids) and len(ids) == 5
+    assert ids == sorted(ids)
+    assert len(ids) == 5
 
 
 def test_queues_are_managed_by_leads_and_bad_rules_are_400(personas, api_client_for, team, account):
@@ -181,7 +182,8 @@ def test_agents_set_their_availability_and_leads_their_capacity(personas, api_cl
     )
     assert Agent.objects.get(membership=personas.agent).capacity == 99
     listed = {a["email"] for a in api_client_for(personas.analyst).get("/api/v1/agents/").json()}
-    assert personas.agent.user.email in listed and personas.analyst.user.email not in listed
+    assert personas.agent.user.email in listed
+    assert personas.analyst.user.email not in listed
 
 
 def test_canned_replies_and_vips(personas, api_client_for):

@@ -93,7 +93,8 @@ def test_the_team_view_shows_backlog_load_and_breaches_to_leads_only(personas, c
     assert (stats.backlog, stats.breached, stats.unassigned) == (2, 1, 1)
     assert [c.id for c in page.context["view"].breaches] == [late.id]
     [(row, cards)] = [(r, c) for r, c in page.context["board"] if r.membership == agent]
-    assert row.load == 1 and len(cards) == 1
+    assert row.load == 1
+    assert len(cards) == 1
     for n in range(3, 30):  # more agents and conversations: the same queries
         make_conversation(personas.org, account, n, queue=queue, assignee=agent, status="open")
     make_agents(personas.org, team, 1)
@@ -148,8 +149,9 @@ def test_the_conversation_page_costs_the_same_queries_with_more_messages(persona
         client.get(reverse("conversation_detail", args=[conversation.id]))
     for n in range(20):
         Message.objects.create(
-            conversation=conversation, organization=personas.org, platform="mastodon", direction="out" if n % 2 else "in",
-            remote_id=f"x{n}", author_id="1", author_handle="x", text="more", created_at=timezone.now(),
+            conversation=conversation, organization=personas.org, platform="mastodon",
+            direction="out" if n % 2 else "in", remote_id=f"x{n}", author_id="1", author_handle="x", text="more",
+            created_at=timezone.now(),
             sent_by=personas.lead if n % 2 else None,
         )  # fmt: skip
     services.note_add(conversation=conversation, actor=personas.lead, text="a note")
