@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -250,12 +251,13 @@ def _conversation_page(
         status_actions=_actions_for(conversation.status),
         reply_form=reply_form
         or ReplyForm(initial={"client_token": uuid.uuid4().hex, "seen_message": context["last_message_id"]}),
-        note_form=NoteForm(),
+        note_form=NoteForm(auto_id="note_%s"),
         canned=[(c, services.canned_reply_render(canned=c, conversation=conversation, actor=me)) for c in canned],
         reply_problems=outbox.reply_problems(conversation=conversation, text="x"),
         escalate_form=EscalateForm(),
         priority_form=PriorityForm(initial={"priority": conversation.priority}),
         presence=selectors.presence_others(conversation=conversation, actor=me),
+        presence_seconds=min(5, settings.SMMS_LIVE_POLL_SECONDS),
         mine=conversation.assignee_id == me.pk,
     )
     if role_allows(me.role, Perm.ASSIGN_CONVERSATIONS):

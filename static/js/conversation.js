@@ -21,6 +21,18 @@
       form.elements.seen_message.value = thread.dataset.lastMessage;
     }
   });
+  // Others learn at once that someone started (or stopped) writing, not at the next check-in.
+  let writing = false;
+  const changed = () => {
+    const now = window.smmsReplyState() === "replying";
+    if (now !== writing) {
+      writing = now;
+      document.body.dispatchEvent(new Event("presence-changed"));
+    }
+  };
+  box?.addEventListener("focus", changed);
+  box?.addEventListener("blur", changed);
+  box?.addEventListener("input", changed);
   form?.addEventListener("submit", () => form.querySelector("button[type=submit]")?.setAttribute("disabled", ""));
   document.addEventListener("keydown", (event) => {
     if (event.key !== "r" || event.ctrlKey || event.metaKey || event.altKey) return;

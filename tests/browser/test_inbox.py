@@ -69,3 +69,40 @@ def test_hostile_names_and_texts_render_as_text_without_breaking_the_layout(live
     page.get_by_role("button", name="Mark as spam").click()
     expect(page.get_by_test_id("conversation-status")).to_have_text("Spam")
     assert dialogs == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hostile_names_and_texts_stay_text_on_the_team_board_and_in_notes(live_server, page, personas):
+    from django.utils import timezone
+
+    from moderation import services
+    from moderation.models import Conversation, Message
+
+    account = SocialAccountFactory(organization=personas.org, platform="mastodon", handle="acme")
+    now = timezone.now()
+    conversation = Conversation.objects.create(
+        organization=personas.org, account=account, platform="mastodon", kind="mention", thread_key="t:1",
+        author_id="666", author_handle=f"{RTL}gnp.exe", author_name=f"{SCRIPT}{HANDLER}{LONG}"[:300],
+        first_message_at=now, last_message_at=now, message_count=1, excerpt=f"{HANDLER} {LONG}"[:280],
+        status="open", assignee=personas.agent,
+    )  # fmt: skip
+    Message.objects.create(
+        conversation=conversation, organization=personas.org, platform="mastodon", direction="in", remote_id="1",
+        author_id="666", author_handle="x", text=LONG, created_at=now,
+    )  # fmt: skip
+    services.note_add(conversation=conversation, actor=personas.lead, text=f"{SCRIPT} {LONG[:4900]}")
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page, live_server.url, "lead@acme.test")
+    page.goto(f"{live_server.url}/inbox/team/")
+    card = page.get_by_test_id("card")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text(SCRIPT)
+    viewport = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport
+    assert page.locator(".board img").count() == 0
+    page.goto(f"{live_server.url}/inbox/conversations/{conversation.id}/")
+    expect(page.get_by_test_id("note")).to_contain_text(SCRIPT)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport
+    assert dialogs == []
