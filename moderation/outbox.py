@@ -63,6 +63,7 @@ logger = logging.getLogger(__name__)
 K, S = NetworkActionKind, NetworkActionState
 # How far before the request a reply found on the network may have been made (clocks differ).
 RECONCILE_MARGIN = timedelta(minutes=10)
+# A request is queued at once after commit; the dispatcher hands it out again only if that enqueue was lost.
 DISPATCH_LEASE = timedelta(seconds=30)
 REPLY_MAX_LENGTH = 10_000
 
@@ -182,7 +183,8 @@ def reply_request(
             action = NetworkAction.objects.create(
                 organization_id=conversation.organization_id, conversation=conversation, account=account,
                 kind=K.REPLY, target=target, reply=message, text=text, resolve=resolve, next_attempt_at=now,
-                client_token=client_token, requested_by=actor if actor.pk else None,
+                dispatched_until=now + DISPATCH_LEASE, client_token=client_token,
+                requested_by=actor if actor.pk else None,
             )  # fmt: skip
             Conversation.objects.filter(id=conversation.id).update(message_count=F("message_count") + 1, updated_at=now)
             if actor.pk:
@@ -238,7 +240,8 @@ def message_action_request(*, message: Message, actor: Membership, kind: str, cl
         with transaction.atomic():
             action = NetworkAction.objects.create(
                 organization_id=message.organization_id, conversation=conversation, account=account, kind=kind,
-                target=message, next_attempt_at=now, client_token=client_token[:64],
+                target=message, next_attempt_at=now, dispatched_until=now + DISPATCH_LEASE,
+                client_token=client_token[:64],
                 requested_by=actor if actor.pk else None,
             )  # fmt: skip
             _audit(conversation, actor, f"{kind}_requested", action=action.id, message=message.id)
@@ -258,7 +261,13 @@ def network_action_retry(*, action: NetworkAction, actor: Membership) -> Network
     now = timezone.now()
     with transaction.atomic():
         changed = NetworkAction.objects.filter(id=action.id, state=S.FAILED).update(
-            state=S.PENDING, next_attempt_at=now, attempts=0, error="", error_code="", updated_at=now
+            state=S.PENDING,
+            next_attempt_at=now,
+            dispatched_until=now + DISPATCH_LEASE,
+            attempts=0,
+            error="",
+            error_code="",
+            updated_at=now,
         )
         if not changed:
             raise Conflict(_("Only a failed action can be sent again."))

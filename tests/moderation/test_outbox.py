@@ -302,3 +302,13 @@ def test_on_instagram_an_answer_to_a_reply_goes_under_the_comment_it_answers(per
     assert run(action) == "done"
     [made] = replies_on(simulator, "instagram", "Answer in the thread")
     assert made["reply_to_id"] == comment.remote_id
+
+
+def test_the_dispatcher_hands_out_only_what_a_lost_enqueue_left_waiting(personas, simulator):
+    _account, [conversation] = inbox_of(personas, simulator)
+    action = outbox.reply_request(conversation=conversation, actor=personas.agent, text="Dispatched")
+    assert outbox.network_actions_due() == []  # queued after commit: not handed out twice
+    NetworkAction.objects.filter(id=action.id).update(dispatched_until=timezone.now() - timedelta(seconds=1))
+    assert outbox.network_actions_due() == [action.id]  # the enqueue was lost: the dispatcher sends it
+    assert outbox.network_actions_due() == []  # leased
+    assert run(action) == "done"
