@@ -412,6 +412,15 @@ def action_list(*, org: Organization, conversation: Conversation) -> QuerySet[Mo
     )
 
 
+def audit_names(*, org: Organization) -> dict[str, dict[int, str]]:
+    """Members' and queues' names, so audit records read "Léa → Sam" rather than ids (2 queries)."""
+    members = Membership.objects.filter(organization=org).select_related("user")
+    return {
+        "members": {m.id: str(m.user) for m in members},
+        "queues": dict(Queue.objects.filter(organization=org).values_list("id", "name")),
+    }
+
+
 @dataclass
 class AuditPage:
     rows: list[ModerationAction]

@@ -248,6 +248,7 @@ def _conversation_page(
     context.update(
         others=selectors.author_conversations(org=org, conversation=conversation, actor=me),
         actions=selectors.action_list(org=org, conversation=conversation),
+        names=selectors.audit_names(org=org),
         status_actions=_actions_for(conversation.status),
         reply_form=reply_form
         or ReplyForm(initial={"client_token": uuid.uuid4().hex, "seen_message": context["last_message_id"]}),
@@ -710,6 +711,7 @@ def audit(request: HttpRequest) -> HttpResponse:
             "actor": actor,
             "action": action,
             "actions": AUDIT_ACTIONS,
+            "names": selectors.audit_names(org=org),
         },
     )
 

@@ -168,6 +168,10 @@ def test_the_audit_log_page_is_for_admins(personas, client_for, account):
     assert page.status_code == 200
     [row] = page.context["page"].rows
     assert (row.action, row.actor) == ("resolve", personas.agent)
+    services.conversation_assign(conversation=conversation, to=personas.agent, actor=personas.lead)
+    text = client_for(personas.admin).get(reverse("conversation_detail", args=[conversation.id])).content.decode()
+    assert f"nobody → {personas.agent.user}" in text  # names, not ids
+    assert "new → resolved" in text
 
 
 @pytest.mark.parametrize("name", ["inbox", "inbox_queues", "inbox_canned", "inbox_vips"])
