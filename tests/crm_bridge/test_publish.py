@@ -72,4 +72,9 @@ def test_the_catalogue_labels_every_event_and_offers_all_but_the_test_event_for_
         "post.sent_back",
         "delivery.published",
         "delivery.failed",
+        "conversation.assigned",
+        "conversation.status_changed",
+        "conversation.escalated",
+        "conversation.replied",
+        "conversation.sla_breached",
     ]
