@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install messages lint typecheck migrate demo clean help bench-db bench-ingest bench-fire bench-publish chaos-publish
+.PHONY: run test install messages lint typecheck migrate demo clean help bench-db bench-ingest bench-fire bench-publish chaos-publish bench-inbox
 
 help:
 	@echo "make run    start the platform simulator, dashboard, Celery worker and beat, with demo data, on http://127.0.0.1:$(PORT)/"
@@ -71,3 +71,8 @@ bench-publish: bench-db
 
 chaos-publish: bench-db
 	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_publish --chaos $(BENCH_ARGS)
+
+# Inbox: 1,000,000 conversations and 3,000,000 messages seeded with COPY, then server-side p50/p95 of the inbox's
+# first page with filters, a conversation, assign and reply (through the simulator); query counts per page size.
+bench-inbox: bench-db
+	DJANGO_SETTINGS_MODULE=smms.settings.test DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_inbox $(BENCH_ARGS)
