@@ -49,16 +49,13 @@ class InboxFilterForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        accounts: Iterable[SocialAccount],
+        accounts: Iterable[tuple[int, str]],
         queues: Iterable[Queue] = (),
         members: Iterable[Membership] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        _choices(
-            self.fields["account"],
-            [("", _("All")), *((a.id, f"{a.get_platform_display()} · @{a.handle}") for a in accounts)],
-        )
+        _choices(self.fields["account"], [("", _("All")), *accounts])
         _choices(
             self.fields["queue"],
             [

@@ -244,8 +244,9 @@ class Conversation(models.Model):
                 condition=models.Q(queue__isnull=False, assignee__isnull=True, status__in=["new", "open"]),
                 name="moderation_conv_to_assign",
             ),
-            # SLA breaches (the sweep, the lead's view, the inbox's "breached" filter): WHERE organization = ? AND
-            # response_due_at < now, only rows with a deadline.
+            # SLA breaches, most overdue first (the breach sweep, the lead's view): WHERE organization = ? AND
+            # response_due_at <= now ORDER BY response_due_at, only rows with a deadline. (The inbox's "overdue"
+            # filter keeps the inbox's order and is served by its status index; 6 ms at 1M conversations.)
             models.Index(
                 fields=["organization", "response_due_at"],
                 condition=models.Q(response_due_at__isnull=False),

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
-from accounts.models import Membership, Organization, SocialAccountStatus
+from accounts.models import Membership, Organization, Platform, SocialAccount, SocialAccountStatus
 from accounts.platforms import capabilities
 from accounts.roles import Perm, Role, role_allows
 from smms.errors import NotFound, ValidationFailed
@@ -48,12 +48,25 @@ OPEN_STATUSES = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationSt
 AT_RISK = timedelta(minutes=30)
 
 
-def index_context(*, org: Organization, actor: Membership | None = None) -> dict[str, Any]:
-    """What the inbox page shows beside its list: the queues and saved views the actor may use."""
+def filter_choices(*, org: Organization, actor: Membership | None = None) -> dict[str, Any]:
+    """What the inbox's filters and bulk actions offer, read once per request: the accounts (id and label
+    only: the page needs no tokens), the queues the actor may use and the members who may be assigned."""
+    accounts = [
+        (account_id, f"{dict(Platform.choices).get(platform, platform)} · @{handle}")
+        for account_id, platform, handle in SocialAccount.objects.filter(organization=org)
+        .order_by("platform", "handle")
+        .values_list("id", "platform", "handle")
+    ]
     return {
+        "accounts": accounts,
         "queues": visible_queues(org=org, actor=actor),
-        "saved_views": saved_view_list(org=org, actor=actor),
+        "members": assignable_members(org=org),
     }
+
+
+def index_context(*, org: Organization, actor: Membership | None = None) -> dict[str, Any]:
+    """The filters' choices and the actor's saved views."""
+    return {**filter_choices(org=org, actor=actor), "saved_views": saved_view_list(org=org, actor=actor)}
 
 
 @dataclass(frozen=True)

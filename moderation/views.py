@@ -67,13 +67,9 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 
 
 # --- the inbox ---------------------------------------------------------------------------------------------------
-def _filter_form(request: HttpRequest) -> InboxFilterForm:
-    org = _org(request)
+def _filter_form(request: HttpRequest, choices: dict[str, Any]) -> InboxFilterForm:
     return InboxFilterForm(
-        request.GET or None,
-        accounts=account_selectors.social_account_list(org=org).order_by("platform", "handle"),
-        queues=selectors.visible_queues(org=org, actor=_me(request)),
-        members=selectors.assignable_members(org=org),
+        request.GET or None, accounts=choices["accounts"], queues=choices["queues"], members=choices["members"]
     )
 
 
@@ -81,7 +77,8 @@ def _filter_form(request: HttpRequest) -> InboxFilterForm:
 def index(request: HttpRequest) -> HttpResponse:
     org, me = _org(request), _me(request)
     started = timezone.now()  # before the query: a change committed meanwhile is newer than this
-    form = _filter_form(request)
+    context = selectors.index_context(org=org, actor=me)
+    form = _filter_form(request, context)
     filters = form.filters() if form.is_valid() else InboxFilters()
     after = request.GET.get("after", "")
     try:
@@ -96,7 +93,6 @@ def index(request: HttpRequest) -> HttpResponse:
     live_query = query.copy()
     live_query["since"] = started.isoformat()
     query["after"] = page.next_cursor
-    context = selectors.index_context(org=org, actor=me)
     context.update(
         form=form,
         page=page,
@@ -105,7 +101,7 @@ def index(request: HttpRequest) -> HttpResponse:
         live=not after,
         live_query=live_query.urlencode(),
         agent=selectors.agent_state(membership=me),
-        bulk_form=BulkForm(members=selectors.assignable_members(org=org), queues=context["queues"]),
+        bulk_form=BulkForm(members=context["members"], queues=context["queues"]),
         saved_view_form=SavedViewForm(initial={"query": filter_query}),
     )
     return render(request, "moderation/index.html", context)
@@ -118,7 +114,7 @@ def inbox_live(request: HttpRequest) -> HttpResponse:
     otherwise, which htmx leaves alone)."""
     org, me = _org(request), _me(request)
     now = timezone.now()
-    form = _filter_form(request)
+    form = _filter_form(request, selectors.filter_choices(org=org, actor=me))
     filters = form.filters() if form.is_valid() else InboxFilters()
     try:
         since = datetime.fromisoformat(request.GET.get("since", ""))

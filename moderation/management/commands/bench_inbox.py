@@ -204,6 +204,10 @@ class Command(BaseCommand):
             f"{', '.join(t.name for t in manager.teams.all())}); queue {queue.id} is {queue.name}, member "
             f"{assignee.id} is {assignee.user}"
         )
+        # As smms/wsgi.py does once the app is loaded: the long-lived objects (here also the simulator and the
+        # language models, which a web worker does not hold) are left out of the collector's full passes.
+        gc.collect()
+        gc.freeze()
         timings = []
         pages = [
             ("inbox · lead · no filter", self.lead_client, {}),
