@@ -36,6 +36,35 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, default=30000)
         parser.add_argument("--workers", type=int, default=2, help="worker processes (prefork concurrency)")
         parser.add_argument("--topics", type=int, default=5)
+        parser.add_argument(
+            "--queues", type=int, default=4, help="inbox queues with routing rules (the last takes everything)"
+        )
+
+    @staticmethod
+    def _queues(actor: Any, n: int) -> None:
+        """Inbox queues whose rules every new conversation is routed through as it is ingested."""
+        from accounts.models import Team
+        from moderation import services as moderation_services
+        from moderation.models import AssignmentMode
+
+        if n <= 0:
+            return
+        team = Team.objects.create(organization=actor.organization, name="Bench care")
+        rules: list[dict[str, Any]] = [
+            {"keywords": 'rembours* OR "money back" OR #arnaque', "sentiment_below": -0.3},
+            {"languages": ["fr"], "min_followers": 1000},
+            {"kinds": ["message"]},
+            {"sentiment_below": -0.5},
+        ]
+        for i in range(n):
+            rule = {} if i == n - 1 else rules[i % len(rules)]
+            moderation_services.queue_save(
+                actor=actor,
+                spec=moderation_services.QueueSpec(
+                    name=f"Q{i}", team=team, position=i, assignment_mode=AssignmentMode.ROUND_ROBIN,
+                    first_response_minutes=60, **rule,
+                ),
+            )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         from simulator.app import Simulator
@@ -54,6 +83,7 @@ class Command(BaseCommand):
                 for i in range(options["topics"]):
                     query = ["lumière", "x2 OR one", "#arnaque", '"service client"', "appli"][i % 5]
                     services.topic_save(actor=actor, name=f"T{i}", query=query)
+                self._queues(actor, options["queues"])
                 services.poll_cursors_ensure()
                 cursors = list(PollCursor.objects.filter(account__in=accounts).values_list("id", flat=True))
                 for cursor_id in cursors:  # first polls set the cursors
