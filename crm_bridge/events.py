@@ -20,7 +20,9 @@ EVENTS: dict[str, Promise] = {
     "delivery.published": _("A scheduled post was published on one of the organization's accounts"),
     "delivery.failed": _("A scheduled post could not be published on one of the organization's accounts"),
     "conversation.assigned": _("An inbox conversation was assigned, reassigned or unassigned"),
-    "conversation.status_changed": _("An inbox conversation was opened, resolved, marked as spam or reopened"),
+    "conversation.status_changed": _(
+        "An inbox conversation was opened, set waiting for them, resolved, marked as spam or reopened"
+    ),
     "conversation.escalated": _("An inbox conversation was escalated"),
     "conversation.replied": _("A reply was sent to a conversation on its network"),
     "conversation.sla_breached": _("A conversation waited longer than its queue's response time"),

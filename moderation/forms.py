@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import AccountGroup, Membership, Platform, SocialAccount, Team
 from listening.models import Sentiment
@@ -33,7 +34,7 @@ class InboxFilterForm(forms.Form):
         choices=[("", _("All")), ("active", _("New, open or waiting")), *ConversationStatus.choices],
         required=False,
     )
-    queue = forms.ChoiceField(label=_("Queue"), required=False)
+    queue = forms.ChoiceField(label=pgettext_lazy("inbox", "Queue"), required=False)
     assignee = forms.ChoiceField(label=_("Assignee"), choices=ASSIGNEE_CHOICES, required=False)
     network = forms.ChoiceField(label=_("Network"), choices=[("", _("All")), *Platform.choices], required=False)
     account = forms.TypedChoiceField(label=_("Account"), coerce=int, empty_value=None, required=False)

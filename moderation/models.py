@@ -18,6 +18,7 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import AccountGroup, Membership, Organization, Platform, SocialAccount, Team
 
@@ -30,7 +31,7 @@ class ConversationKind(models.TextChoices):
 
 class ConversationStatus(models.TextChoices):
     NEW = "new", _("New")
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("conversation status", "Open")
     WAITING = "waiting", _("Waiting")
     RESOLVED = "resolved", _("Resolved")
     SPAM = "spam", _("Spam")

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts import services as account_services
@@ -105,7 +106,10 @@ def reply_problems(*, conversation: Conversation, text: str, target: Message | N
     if not text.strip():
         return [_("Write the reply.")]
     if len(text) > REPLY_MAX_LENGTH:
-        return [_("A reply is at most %(limit)s characters.") % {"limit": f"{REPLY_MAX_LENGTH:,}"}]
+        return [
+            _("A reply is at most %(limit)s characters.")
+            % {"limit": number_format(REPLY_MAX_LENGTH, force_grouping=True)}
+        ]
     check = text_check(account.platform, reply_posted_text(conversation, target, text), account.extra.get("instance"))
     if not check.ok:
         return [
@@ -224,11 +228,13 @@ def message_action_request(*, message: Message, actor: Membership, kind: str, cl
         K.DELETE.value: caps.delete if ours else caps.delete_comment,
     }
     if not allowed[kind]:
-        raise ValidationFailed(
-            _("%(network)s does not let SMMS %(what)s this message.")
-            % {"network": network, "what": NetworkActionKind(kind).label.lower()},
-            field="kind",
-        )
+        refusals = {
+            K.LIKE.value: _("%(network)s does not let SMMS like this message."),
+            K.HIDE.value: _("%(network)s does not let SMMS hide this message."),
+            K.UNHIDE.value: _("%(network)s does not let SMMS unhide this message."),
+            K.DELETE.value: _("%(network)s does not let SMMS delete this message."),
+        }
+        raise ValidationFailed(refusals[kind] % {"network": network}, field="kind")
     if not message.remote_id:
         raise ValidationFailed(_("This message is not on %(network)s yet.") % {"network": network}, field="kind")
     if message.is_deleted:

@@ -22,7 +22,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts import services as account_services
 from accounts.models import AccountGroup, Membership, NotificationKind, Platform, SocialAccount, Team
@@ -422,7 +422,7 @@ def conversation_status_change(*, conversation: Conversation, action: str, actor
     told. Resolving or marking as spam stops the response clock."""
     require(actor, Perm.REPLY_CONVERSATIONS)
     if action not in STATUS_ACTIONS:
-        raise ValidationFailed(_("Choose open, waiting, resolve, spam or reopen."), field="action")
+        raise ValidationFailed(_("Choose open, wait, resolve, spam or reopen."), field="action")
     target, allowed = STATUS_ACTIONS[action]
     now = timezone.now()
     before = conversation.status
@@ -822,7 +822,7 @@ def sla_breaches_notify(*, limit: int = 500) -> int:
                 None,
                 NotificationKind.SLA_BREACHED,
                 recipients,
-                queue=conversation.queue.name if conversation.queue is not None else _("the inbox"),
+                queue=conversation.queue.name if conversation.queue is not None else "—",
                 due=due.strftime("%Y-%m-%d %H:%M") if due is not None else "",
             )
             _audit(conversation, None, "sla_breached", due=due.isoformat() if due is not None else None)
@@ -1065,11 +1065,11 @@ def note_add(*, conversation: Conversation, actor: Membership, text: str) -> Not
 # --- canned replies ---------------------------------------------------------------------------------------------
 VARIABLE_RE = re.compile(r"\{(\w+)\}")
 VARIABLES = {
-    "author_name": _lazy("the person's name (their handle when they show none)"),
-    "author_handle": _lazy("the person's handle, with its @"),
-    "agent_name": _lazy("your first name (your full name, or e-mail, when there is none)"),
-    "account_name": _lazy("the name of our account that received the message"),
-    "network": _lazy("the network: X, Mastodon…"),
+    "author_name": gettext_lazy("the person's name (their handle when they show none)"),
+    "author_handle": gettext_lazy("the person's handle, with its @"),
+    "agent_name": gettext_lazy("your first name (your full name, or e-mail, when there is none)"),
+    "account_name": gettext_lazy("the name of our account that received the message"),
+    "network": gettext_lazy("the network: X, Mastodon…"),
 }
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
@@ -157,7 +158,11 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         if result.done:
-            messages.success(request, _("%(n)s conversations changed.") % {"n": result.done})
+            messages.success(
+                request,
+                ngettext("%(n)s conversation changed.", "%(n)s conversations changed.", result.done)
+                % {"n": result.done},
+            )
         for problem in result.problems[:10]:
             messages.error(request, problem)
     return _back(request, reverse("inbox"))
@@ -306,7 +311,7 @@ def conversation_status(request: HttpRequest, conversation_id: int) -> HttpRespo
     conversation = _conversation(request, conversation_id)
     form = StatusForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose open, waiting, resolve, spam or reopen."))
+        messages.error(request, _("Choose open, wait, resolve, spam or reopen."))
         return redirect("conversation_detail", conversation_id=conversation.id)
     try:
         conversation = services.conversation_status_change(
@@ -371,7 +376,9 @@ def conversation_note(request: HttpRequest, conversation_id: int) -> HttpRespons
             told = note.mentioned.count()
             messages.success(
                 request,
-                _("Note added; %(n)s people notified.") % {"n": told} if told else _("Note added."),
+                ngettext("Note added; %(n)s person notified.", "Note added; %(n)s people notified.", told) % {"n": told}
+                if told
+                else _("Note added."),
             )
     else:
         messages.error(request, _("Write the note."))
@@ -447,7 +454,9 @@ def conversation_move(request: HttpRequest, conversation_id: int) -> HttpRespons
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Moved to %(queue)s.") % {"queue": queue.name if queue else _("no queue")})
+            messages.success(
+                request, _("Moved to %(queue)s.") % {"queue": queue.name} if queue else _("Taken out of its queue.")
+            )
     return redirect("conversation_detail", conversation_id=conversation.id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from moderation.models import Conversation, ConversationStatus, ModerationAction
 from moderation.selectors import AT_RISK
@@ -46,3 +47,38 @@ def audit_detail(action: ModerationAction, names: dict[str, dict[int, str]]) -> 
     if detail.get("reason"):
         return str(detail["reason"])
     return ""
+
+
+AUDIT_LABELS = {
+    "assign": gettext_lazy("Assigned"),
+    "take": gettext_lazy("Taken"),
+    "release": gettext_lazy("Given back to the queue"),
+    "move": gettext_lazy("Moved to another queue"),
+    "escalate": gettext_lazy("Escalated"),
+    "priority": gettext_lazy("Priority changed"),
+    "open": gettext_lazy("Opened"),
+    "wait": gettext_lazy("Set waiting for them"),
+    "resolve": gettext_lazy("Resolved"),
+    "spam": gettext_lazy("Marked as spam"),
+    "reopen": gettext_lazy("Reopened"),
+    "note": gettext_lazy("Note added"),
+    "reply_requested": gettext_lazy("Reply written"),
+    "replied": gettext_lazy("Reply sent"),
+    "like": gettext_lazy("Liked"),
+    "like_requested": gettext_lazy("Like asked"),
+    "hide": gettext_lazy("Hidden"),
+    "hide_requested": gettext_lazy("Hiding asked"),
+    "unhide": gettext_lazy("Unhidden"),
+    "unhide_requested": gettext_lazy("Unhiding asked"),
+    "delete": gettext_lazy("Deleted on the network"),
+    "delete_requested": gettext_lazy("Deletion asked"),
+    "action_failed": gettext_lazy("Not sent"),
+    "retry": gettext_lazy("Sent again"),
+    "sla_breached": gettext_lazy("Answer overdue"),
+}
+
+
+@register.filter
+def audit_label(code: str) -> str:
+    """An audit record's action in words, in the reader's language (the code itself for one unknown here)."""
+    return str(AUDIT_LABELS.get(code, code))

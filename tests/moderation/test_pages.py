@@ -51,7 +51,7 @@ def test_bulk_actions_report_what_could_not_be_done(personas, client_for, accoun
         reverse("inbox_bulk"), {"action": "resolve", "ids": f"{done.id},{spam.id}"}, follow=True
     )
     text = response.content.decode()
-    assert "1 conversations changed." in text
+    assert "1 conversation changed." in text
     assert "cannot be changed that way" in text
     assert Conversation.objects.get(id=done.id).status == "resolved"
     assert Conversation.objects.get(id=spam.id).status == "spam"
