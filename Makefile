@@ -40,7 +40,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	DJANGO_SETTINGS_MODULE=smms.settings.test $(VENV)/bin/mypy */services.py */selectors.py smms/connectors/*.py
+	DJANGO_SETTINGS_MODULE=smms.settings.test $(VENV)/bin/mypy */services.py */selectors.py moderation/outbox.py moderation/routing.py smms/connectors/*.py
 
 test: messages lint typecheck
 	@# Model state only: an in-memory database keeps the check independent of the server's databases.
