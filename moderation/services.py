@@ -721,11 +721,16 @@ def queue_assign_waiting(*, queue_id: int, limit: int = 500) -> int:
     available agents below their capacity, by the queue's mode: round-robin (each in turn, the place kept on
     the queue) or load-balanced (the fewest open conversations first). Returns how many were assigned.
 
-    Concurrent runs for one queue are serialized by a row lock on the queue; every UPDATE is also conditional on
-    the conversation still being unassigned, so a conversation an agent took meanwhile is left to them."""
+    Concurrent runs for one queue are serialized by a row lock on the queue (taken by an UPDATE of it); every
+    UPDATE is also conditional on the conversation still being unassigned, so a conversation an agent took
+    meanwhile is left to them."""
     with transaction.atomic():
-        queue = Queue.objects.select_for_update().filter(id=queue_id, is_active=True).first()
-        if queue is None or queue.assignment_mode == AssignmentMode.MANUAL:
+        # The lock is taken by a write, not SELECT … FOR UPDATE: on SQLite (the embedded default) a transaction
+        # that read first cannot wait for the write lock ("database is locked"), one that writes first can.
+        if not Queue.objects.filter(id=queue_id, is_active=True).update(rr_last_id=F("rr_last_id")):
+            return 0
+        queue = Queue.objects.get(id=queue_id)
+        if queue.assignment_mode == AssignmentMode.MANUAL:
             return 0
         working = [r for r in Role.values if role_allows(r, Perm.REPLY_CONVERSATIONS)]
         agents = list(

@@ -314,3 +314,28 @@ def test_another_teams_conversation_is_404_for_an_agent_in_the_ui_and_the_api(
     assert theirs not in listed
     assert Conversation.objects.get(id=theirs).assignee is None
     assert client_for(personas.lead).get(reverse("conversation_detail", args=[theirs])).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_assignment_runs_at_once_give_each_conversation_once_and_respect_capacity(personas, account, team):
+    queue = make_queue(personas.lead, team, assignment_mode=AssignmentMode.ROUND_ROBIN)
+    agents = make_agents(personas.org, team, 3, capacity=4)
+    waiting(personas, account, queue, 20)
+    start = threading.Barrier(2)
+    assigned: list[int] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            assigned.append(services.queue_assign_waiting(queue_id=queue.id))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(assigned) == 12  # 3 agents with room for 4 each: one run did it all or they shared it, never more
+    assert services.agent_loads([a.id for a in agents]) == {a.id: 4 for a in agents}
+    assert ModerationAction.objects.filter(action="assign").count() == 12
