@@ -82,3 +82,11 @@ AUDIT_LABELS = {
 def audit_label(code: str) -> str:
     """An audit record's action in words, in the reader's language (the code itself for one unknown here)."""
     return str(AUDIT_LABELS.get(code, code))
+
+
+@register.filter
+def sentiment_label(code: str) -> str:
+    """A stored sentiment (positive, neutral…) in the reader's language."""
+    from listening.models import Sentiment
+
+    return str(dict(Sentiment.choices).get(code, code))

@@ -33,6 +33,20 @@
   box?.addEventListener("focus", changed);
   box?.addEventListener("blur", changed);
   box?.addEventListener("input", changed);
+  // "Answer this one" on a message of theirs: the reply goes to that message rather than their latest.
+  const replyTo = document.getElementById("reply-to");
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.("button[data-reply-to]");
+    if (button && form) {
+      form.elements.in_reply_to.value = button.dataset.replyTo;
+      document.getElementById("reply-to-author").textContent = button.dataset.replyAuthor;
+      replyTo.hidden = false;
+      box.focus();
+    } else if (event.target.id === "reply-to-clear" && form) {
+      form.elements.in_reply_to.value = "";
+      replyTo.hidden = true;
+    }
+  });
   form?.addEventListener("submit", () => form.querySelector("button[type=submit]")?.setAttribute("disabled", ""));
   document.addEventListener("keydown", (event) => {
     if (event.key !== "r" || event.ctrlKey || event.metaKey || event.altKey) return;

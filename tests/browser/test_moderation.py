@@ -95,7 +95,10 @@ def test_assign_live_canned_french_reply_sent_and_collision_warning(
         expect(warning(agent, f"{other.user} is viewing this conversation.")).to_be_visible()
         expect(warning(colleague, f"{personas.agent.user} is viewing this conversation.")).to_be_visible()
 
-        # A canned reply in French, filled in for this person and this agent.
+        # The agent picks the message to answer (here their only one) ...
+        agent.get_by_role("button", name="Answer this one").click()
+        expect(agent.locator("#reply-to")).to_contain_text(f"Answering @{conversation.author_handle}")
+        # ... and a canned reply in French, filled in for this person and this agent.
         agent.get_by_label("Canned reply").select_option(label="Merci (French)")
         box = agent.get_by_role("textbox", name="Reply", exact=True)
         expected = f"Merci {author}, nous regardons votre commande tout de suite. {personas.agent.user.first_name}"
