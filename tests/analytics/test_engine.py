@@ -246,29 +246,18 @@ def test_a_network_that_gives_no_follower_count_leaves_it_unknown(personas, simu
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_given_the_same_batch_fetch_it_once(personas, simulator):
-    import threading
-
-    from django.db import connection as db
+    from tests.races import at_once
 
     account = connect(personas, simulator, "mastodon")
     deliveries = [publish(personas, account, f"Raced {n}") for n in range(3)]
     services.metrics_rows_ensure()
     ids = [d.id for d in deliveries]
     later = timezone.now() + timedelta(minutes=11)
-    results, start = [], threading.Barrier(2)
 
     def worker():
-        try:
-            with time_machine.travel(later, tick=False):
-                start.wait()
-                results.append(services.metrics_fetch(delivery_ids=ids))
-        finally:
-            db.close()
+        with time_machine.travel(later, tick=False):
+            return services.metrics_fetch(delivery_ids=ids)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(worker, worker)
     assert sorted(results, key=len) == [{}, {"fetched": 3}]
     assert MetricsSnapshot.objects.filter(delivery__in=deliveries).count() == 3

@@ -3,12 +3,10 @@ load-balanced among available agents below their capacity; escalation; SLA breac
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +16,7 @@ from moderation import selectors, services
 from moderation.models import Agent, AssignmentMode, Conversation, ModerationAction, Priority
 from smms.errors import Conflict, Forbidden, ValidationFailed
 from tests.moderation.conftest import make_agents, make_conversation, make_queue
+from tests.races import at_once
 
 
 # --- manual ------------------------------------------------------------------------------------------------------
@@ -67,25 +66,17 @@ def test_taking_a_conversation_someone_holds_says_who_was_first(personas, accoun
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_taking_the_same_conversation_at_once_one_wins_and_the_other_is_told(personas, account):
     conversation = make_conversation(personas.org, account, 1)
-    start = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
 
-    def take(member) -> None:
-        try:
-            start.wait()
-            services.conversation_take(conversation=Conversation.objects.get(id=conversation.id), actor=member)
-            outcomes[member.user.email] = "won"
-        except Conflict as exc:
-            outcomes[member.user.email] = exc.message
-        finally:
-            connection.close()
+    def take(member):
+        return lambda: services.conversation_take(
+            conversation=Conversation.objects.get(id=conversation.id), actor=member
+        )
 
-    threads = [threading.Thread(target=take, args=(m,)) for m in (personas.agent, personas.lead)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    results = at_once(take(personas.agent), take(personas.lead))
+    outcomes = {
+        member.user.email: result.message if isinstance(result, Conflict) else "won"
+        for member, result in zip((personas.agent, personas.lead), results, strict=True)
+    }
     conversation.refresh_from_db()
     winner = conversation.assignee
     loser = personas.lead if winner == personas.agent else personas.agent
@@ -321,21 +312,7 @@ def test_two_assignment_runs_at_once_give_each_conversation_once_and_respect_cap
     queue = make_queue(personas.lead, team, assignment_mode=AssignmentMode.ROUND_ROBIN)
     agents = make_agents(personas.org, team, 3, capacity=4)
     waiting(personas, account, queue, 20)
-    start = threading.Barrier(2)
-    assigned: list[int] = []
-
-    def run() -> None:
-        try:
-            start.wait()
-            assigned.append(services.queue_assign_waiting(queue_id=queue.id))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assigned = at_once(*[lambda: services.queue_assign_waiting(queue_id=queue.id)] * 2)
     assert sum(assigned) == 12  # 3 agents with room for 4 each: one run did it all or they shared it, never more
     assert services.agent_loads([a.id for a in agents]) == {a.id: 4 for a in agents}
     assert ModerationAction.objects.filter(action="assign").count() == 12

@@ -4,11 +4,9 @@ failed with a reason a person reads otherwise. The worker's part is called here 
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.demo import _sim_users, connect_simulated
@@ -21,6 +19,7 @@ from moderation import outbox, services
 from moderation.models import Conversation, ConversationStatus, Message, ModerationAction, NetworkAction
 from smms.errors import Conflict, ValidationFailed
 from tests.accounts.test_connections import connect_mastodon
+from tests.races import at_once
 
 
 def poll(account):
@@ -92,21 +91,7 @@ def test_the_same_request_twice_is_one_reply(personas, simulator):
 def test_two_workers_sending_the_same_reply_send_it_once(personas, simulator):
     _account, [conversation] = inbox_of(personas, simulator)
     action = outbox.reply_request(conversation=conversation, actor=personas.agent, text="Two workers, one reply")
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def worker() -> None:
-        try:
-            start.wait()
-            outcomes.append(run(action))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(lambda: run(action), lambda: run(action))
     assert sorted(outcomes) == ["done", "skipped"]
     assert len(replies_on(simulator, "mastodon", "Two workers, one reply")) == 1
 

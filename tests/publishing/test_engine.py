@@ -3,13 +3,11 @@ the network, whatever is lost on the way (answers, workers, races)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -20,6 +18,7 @@ from publishing import services, tasks
 from publishing.models import Delivery
 from smms.connectors.types import Draft
 from tests.accounts.test_connections import connect_mastodon, connect_x
+from tests.races import at_once
 
 from .conftest import fired, made, schedule, trail
 
@@ -130,21 +129,7 @@ def test_a_lost_answer_that_cannot_be_checked_is_checked_before_the_next_attempt
 def test_two_workers_publishing_the_same_delivery_post_once(personas, simulator):
     account = connect_mastodon(personas)
     delivery = schedule(personas, account, "Two workers, one post")
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def worker() -> None:
-        try:
-            start.wait()
-            outcomes.append(services.delivery_publish(delivery_id=delivery.id))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(*[lambda: services.delivery_publish(delivery_id=delivery.id)] * 2)
 
     assert sorted(outcomes) == ["published", "skipped"]
     assert len(made(simulator, "mastodon", "Two workers, one post")) == 1
@@ -172,21 +157,11 @@ def test_two_workers_with_overlapping_batches_post_each_delivery_once(personas, 
     account = connect_mastodon(personas)
     deliveries = [schedule(personas, account, f"Overlap {n}") for n in range(6)]
     ids = [delivery.id for delivery in deliveries]
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def worker(batch: list[int]) -> None:
-        try:
-            start.wait()
-            outcomes.extend(services.deliveries_publish(delivery_ids=batch))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(batch,)) for batch in (ids[:4], ids[2:])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    batches = at_once(
+        lambda: services.deliveries_publish(delivery_ids=ids[:4]),
+        lambda: services.deliveries_publish(delivery_ids=ids[2:]),
+    )
+    outcomes = [outcome for batch in batches for outcome in batch]
 
     assert sorted(outcomes).count("published") == 6
     assert [len(made(simulator, "mastodon", f"Overlap {n}")) for n in range(6)] == [1] * 6
