@@ -5,6 +5,7 @@ replies, VIPs and the audit log. Views parse, call one service or selector, and 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -581,37 +582,42 @@ def _queue_form(request: HttpRequest, data: Any = None, initial: dict[str, Any] 
     )
 
 
+def _saved(request: HttpRequest, form: Form, save: Callable[[], Any], done: str, to: str) -> HttpResponse | None:
+    """A settings form posted: save it through its service and go to ``to`` saying ``done``; None to show the
+    page again (not posted, invalid, or refused by the service, whose reason is on the form)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        save()
+    except DomainError as exc:
+        _add_error(form, exc)
+        return None
+    messages.success(request, done)
+    return redirect(to)
+
+
 @org_required(Perm.VIEW)
 def queues(request: HttpRequest) -> HttpResponse:
-    org = _org(request)
     form = _queue_form(request, request.POST or None)
-    if request.method == "POST":
-        if not role_allows(_me(request).role, Perm.ASSIGN_CONVERSATIONS):
-            return redirect("inbox_queues")
-        if form.is_valid():
-            try:
-                queue = services.queue_save(actor=_me(request), spec=form.spec())
-            except DomainError as exc:
-                _add_error(form, exc)
-            else:
-                messages.success(request, _("Queue “%(name)s” created.") % {"name": queue.name})
-                return redirect("inbox_queues")
-    return render(request, "moderation/queues.html", {"queues": selectors.queue_list(org=org), "form": form})
+    done = _saved(
+        request,
+        form,
+        lambda: services.queue_save(actor=_me(request), spec=form.spec()),
+        _("Queue created."),
+        "inbox_queues",
+    )
+    return done or render(
+        request, "moderation/queues.html", {"queues": selectors.queue_list(org=_org(request)), "form": form}
+    )
 
 
 @org_required(Perm.ASSIGN_CONVERSATIONS)
 def queue_edit(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = selectors.queue_get(org=_org(request), queue_id=queue_id)
     form = _queue_form(request, request.POST or None, initial=QueueForm.initial_of(queue))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.queue_save(actor=_me(request), spec=form.spec(), queue=queue)
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
-            messages.success(request, _("Queue saved."))
-            return redirect("inbox_queues")
-    return render(request, "moderation/queue_edit.html", {"queue": queue, "form": form})
+    save = lambda: services.queue_save(actor=_me(request), spec=form.spec(), queue=queue)  # noqa: E731
+    done = _saved(request, form, save, _("Queue saved."), "inbox_queues")
+    return done or render(request, "moderation/queue_edit.html", {"queue": queue, "form": form})
 
 
 @org_required(Perm.ASSIGN_CONVERSATIONS)
@@ -625,60 +631,37 @@ def queue_delete(request: HttpRequest, queue_id: int) -> HttpResponse:
 
 @org_required(Perm.VIEW)
 def canned_replies(request: HttpRequest) -> HttpResponse:
-    org = _org(request)
     form = CannedReplyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.canned_reply_save(actor=_me(request), **form.cleaned_data)
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
-            messages.success(request, _("Canned reply saved."))
-            return redirect("inbox_canned")
-    return render(
-        request,
-        "moderation/canned.html",
-        {"replies": selectors.canned_reply_list(org=org), "form": form, "variables": services.VARIABLES.items()},
-    )
+    save = lambda: services.canned_reply_save(actor=_me(request), **form.cleaned_data)  # noqa: E731
+    done = _saved(request, form, save, _("Canned reply saved."), "inbox_canned")
+    context = {
+        "replies": selectors.canned_reply_list(org=_org(request)), "form": form, "variables": services.VARIABLES.items()
+    }  # fmt: skip
+    return done or render(request, "moderation/canned.html", context)
 
 
 @org_required(Perm.ASSIGN_CONVERSATIONS)
 def canned_reply_edit(request: HttpRequest, canned_id: int) -> HttpResponse:
     canned = selectors.canned_reply_get(org=_org(request), canned_id=canned_id)
+    if request.method == "POST" and request.POST.get("delete"):
+        services.canned_reply_delete(actor=_me(request), canned=canned)
+        messages.success(request, _("Canned reply deleted."))
+        return redirect("inbox_canned")
     form = CannedReplyForm(request.POST or None, instance=canned)
-    if request.method == "POST":
-        if request.POST.get("delete"):
-            services.canned_reply_delete(actor=_me(request), canned=canned)
-            messages.success(request, _("Canned reply deleted."))
-            return redirect("inbox_canned")
-        if form.is_valid():
-            try:
-                services.canned_reply_save(actor=_me(request), canned=canned, **form.cleaned_data)
-            except DomainError as exc:
-                _add_error(form, exc)
-            else:
-                messages.success(request, _("Canned reply saved."))
-                return redirect("inbox_canned")
-    return render(
-        request,
-        "moderation/canned_edit.html",
-        {"canned": canned, "form": form, "variables": services.VARIABLES.items()},
-    )
+    save = lambda: services.canned_reply_save(actor=_me(request), canned=canned, **form.cleaned_data)  # noqa: E731
+    done = _saved(request, form, save, _("Canned reply saved."), "inbox_canned")
+    context = {"canned": canned, "form": form, "variables": services.VARIABLES.items()}
+    return done or render(request, "moderation/canned_edit.html", context)
 
 
 @org_required(Perm.VIEW)
 def vips(request: HttpRequest) -> HttpResponse:
-    org = _org(request)
     form = VipForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.vip_add(actor=_me(request), **form.cleaned_data)
-        except DomainError as exc:
-            _add_error(form, exc)
-        else:
-            messages.success(request, _("Added to the VIP list."))
-            return redirect("inbox_vips")
-    return render(request, "moderation/vips.html", {"vips": selectors.vip_list(org=org), "form": form})
+    save = lambda: services.vip_add(actor=_me(request), **form.cleaned_data)  # noqa: E731
+    done = _saved(request, form, save, _("Added to the VIP list."), "inbox_vips")
+    return done or render(
+        request, "moderation/vips.html", {"vips": selectors.vip_list(org=_org(request)), "form": form}
+    )
 
 
 @org_required(Perm.ASSIGN_CONVERSATIONS)
