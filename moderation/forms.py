@@ -156,7 +156,7 @@ class BulkForm(forms.Form):
 
     def clean_ids(self) -> list[int]:
         raw = self.cleaned_data["ids"]
-        ids = [int(part) for part in raw.replace(",", " ").split() if part.isdigit()]
+        ids = [int(part) for part in raw.replace(",", " ").split() if part.isdigit() and len(part) <= 18]
         if not ids:
             raise forms.ValidationError(_("Select at least one conversation."))
         if len(ids) > 200:

@@ -120,10 +120,20 @@ def reply_problems(*, conversation: Conversation, text: str, target: Message | N
     return list(check.problems)
 
 
-def _existing(org_id: int, client_token: str) -> NetworkAction | None:
+def _existing(
+    org_id: int, client_token: str, *, conversation_id: int, kind: str, actor: Membership
+) -> NetworkAction | None:
+    """The action an earlier request with this token made: the same request again. A token reused for another
+    conversation, kind of action or person is refused rather than answered with someone else's action."""
     if not client_token:
         return None
-    return NetworkAction.objects.filter(organization_id=org_id, client_token=client_token).first()
+    action = NetworkAction.objects.filter(organization_id=org_id, client_token=client_token).first()
+    if action is None:
+        return None
+    same = (action.conversation_id, action.kind, action.requested_by_id) == (conversation_id, kind, actor.pk)
+    if not same:
+        raise Conflict(_("This request token was already used for another action: send a new one."))
+    return action
 
 
 def _enqueue(action_id: int) -> None:
@@ -148,9 +158,12 @@ def reply_request(
     Replying to an unassigned conversation assigns it to the agent."""
     require(actor, Perm.REPLY_CONVERSATIONS)
     text = text.strip()
+    org_id = conversation.organization_id
     if len(client_token) > 64:
         raise ValidationFailed(_("The request token is at most 64 characters."), field="client_token")
-    if (done := _existing(conversation.organization_id, client_token)) is not None:
+    if (
+        done := _existing(org_id, client_token, conversation_id=conversation.id, kind=K.REPLY, actor=actor)
+    ) is not None:
         return done
     if target is not None and (target.conversation_id != conversation.id or target.direction != Direction.INBOUND):
         raise ValidationFailed(_("Answer one of their messages in this conversation."), field="in_reply_to")
@@ -198,7 +211,7 @@ def reply_request(
             _audit(conversation, actor, "reply_requested", action=action.id, resolve=resolve)
             transaction.on_commit(lambda: _enqueue(action.id))
     except IntegrityError:  # the same token, sent twice at once: the other request made it
-        existing = _existing(conversation.organization_id, client_token)
+        existing = _existing(org_id, client_token, conversation_id=conversation.id, kind=K.REPLY, actor=actor)
         if existing is None:
             raise
         return existing
@@ -214,9 +227,13 @@ def message_action_request(*, message: Message, actor: Membership, kind: str, cl
     require(actor, Perm.REPLY_CONVERSATIONS)
     if kind not in (K.LIKE, K.HIDE, K.UNHIDE, K.DELETE):
         raise ValidationFailed(_("Choose like, hide, unhide or delete."), field="kind")
-    if (done := _existing(message.organization_id, client_token)) is not None:
-        return done
     conversation = message.conversation
+
+    def existing() -> NetworkAction | None:
+        return _existing(message.organization_id, client_token, conversation_id=conversation.id, kind=kind, actor=actor)
+
+    if (done := existing()) is not None:
+        return done
     account = conversation.account
     caps = capabilities(account.platform)
     network = account.get_platform_display()
@@ -253,10 +270,10 @@ def message_action_request(*, message: Message, actor: Membership, kind: str, cl
             _audit(conversation, actor, f"{kind}_requested", action=action.id, message=message.id)
             transaction.on_commit(lambda: _enqueue(action.id))
     except IntegrityError:
-        existing = _existing(message.organization_id, client_token)
-        if existing is None:
+        made = existing()
+        if made is None:
             raise
-        return existing
+        return made
     return action
 
 
@@ -368,8 +385,22 @@ def _reply_target_id(action: NetworkAction) -> str:
 
 
 def _find_reply(action: NetworkAction, connector: Connector, ref: AccountRef) -> RemotePost | None:
+    """Our reply on the network, if an attempt whose answer was lost made it. A post that already belongs to
+    another reply (a colleague sent the same words to the same message) is not this one."""
     since = action.created_at - RECONCILE_MARGIN
-    return connector.find_reply(ref, target_id=_reply_target_id(action), text=action.text, since=since)
+    found = connector.find_reply(ref, target_id=_reply_target_id(action), text=action.text, since=since)
+    if found is None:
+        return None
+    remote_id = found.id[:300]
+    others = NetworkAction.objects.filter(organization_id=action.organization_id, account=action.account)
+    taken = (
+        others.filter(remote_id=remote_id).exclude(id=action.id).exists()
+        or Message.objects.filter(
+            organization_id=action.organization_id, platform=action.account.platform, remote_id=remote_id,
+            direction=Direction.OUTBOUND,
+        ).exclude(id=action.reply_id or 0).exists()
+    )  # fmt: skip
+    return None if taken else found
 
 
 def _after_error(action: NetworkAction, exc: cx.ConnectorError, connector: Connector, ref: AccountRef) -> str:
@@ -462,7 +493,7 @@ def _done(action: NetworkAction, remote: RemotePost | None, detail: str = "") ->
     with transaction.atomic():
         changed = NetworkAction.objects.filter(id=action.id, state=S.SENDING).update(
             state=S.DONE, claimed_until=None, done_at=now, error="", error_code="", unknown_outcome=False,
-            remote_id=remote.id[:300] if remote is not None else "", remote_url=remote.url[:1000] if remote else "",
+            remote_id=remote.id[:300] if remote is not None else "", remote_url=_web_url(remote),
             updated_at=now,
         )  # fmt: skip
         if not changed:  # another process decided about it meanwhile: keep the evidence in the log
@@ -479,7 +510,11 @@ def _done(action: NetworkAction, remote: RemotePost | None, detail: str = "") ->
                 organization_id=conversation.organization_id,
                 event="conversation.replied",
                 data=_event_data(
-                    conversation, message=action.reply_id, text=action.text, remote_id=remote.id, remote_url=remote.url
+                    conversation,
+                    message=action.reply_id,
+                    text=action.text,
+                    remote_id=remote.id,
+                    remote_url=_web_url(remote),
                 ),
             )
         else:
@@ -490,8 +525,15 @@ def _done(action: NetworkAction, remote: RemotePost | None, detail: str = "") ->
                 K.DELETE.value: {"is_deleted": True},
             }
             Message.objects.filter(id=action.target_id).update(**flags[action.kind])
+            Conversation.objects.filter(id=action.conversation_id).update(updated_at=now)  # the live thread
             _audit(conversation, requester, action.kind, action=action.id, message=action.target_id, detail=detail)
     return "done"
+
+
+def _web_url(remote: RemotePost | None) -> str:
+    """The network's link to the reply, if it is a web address (a hostile server's ``javascript:`` is not)."""
+    url = remote.url[:1000] if remote is not None else ""
+    return url if url.startswith(("https://", "http://")) else ""
 
 
 def _reply_record(action: NetworkAction, remote: RemotePost, now: Any) -> None:
@@ -506,24 +548,43 @@ def _reply_record(action: NetworkAction, remote: RemotePost, now: Any) -> None:
             Message.objects.filter(id=reply_id).update(**stamp)
     except IntegrityError:  # ingestion stored our reply first (a network that shows it in our mentions)
         Message.objects.filter(
-            organization_id=action.organization_id, platform=action.account.platform, remote_id=remote.id[:300]
-        ).exclude(id=reply_id).delete()
-        Message.objects.filter(id=reply_id).update(**stamp)
-    status = (
-        Value(ConversationStatus.RESOLVED)
-        if action.resolve
-        else Case(When(status__in=AWAITING_US, then=Value(ConversationStatus.WAITING)), default=F("status"))
+            organization_id=action.organization_id, platform=action.account.platform, remote_id=remote.id[:300],
+            direction=Direction.INBOUND,
+        ).delete()  # fmt: skip
+        Message.objects.filter(id=reply_id).update(**stamp)  # anything else holding the id is a bug: raise
+    # What we answered: the message replied to, and everything of theirs before the request. A message of theirs
+    # that came later (while the reply waited, or after the one an agent chose to answer) still waits for us.
+    answered_until = max(action.target.created_at, action.created_at)
+    unanswered = (
+        Message.objects.filter(
+            conversation_id=action.conversation_id, direction=Direction.INBOUND, created_at__gt=answered_until
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
     )
-    Conversation.objects.filter(id=action.conversation_id).update(
-        status=status,
-        resolved_at=now if action.resolve else F("resolved_at"),
-        first_response_at=Coalesce(F("first_response_at"), Value(now)),
-        response_due_at=None,
-        breach_notified_at=None,
-        last_message_at=Greatest(F("last_message_at"), Value(sent_at)),
-        excerpt=_excerpt(action.text),
-        updated_at=now,
-    )
+    fields: dict[str, Any] = {
+        "first_response_at": Coalesce(F("first_response_at"), Value(now)),
+        "last_message_at": Greatest(F("last_message_at"), Value(sent_at)),
+        "excerpt": Case(When(last_message_at__lte=sent_at, then=Value(_excerpt(action.text))), default=F("excerpt")),
+        "updated_at": now,
+    }
+    if unanswered is None:
+        fields.update(response_due_at=None, breach_notified_at=None)
+        if action.resolve:
+            fields.update(status=ConversationStatus.RESOLVED, resolved_at=now)
+        else:
+            fields["status"] = Case(
+                When(status__in=AWAITING_US, then=Value(ConversationStatus.WAITING)), default=F("status")
+            )
+    else:
+        conversation = action.conversation
+        minutes = conversation.sla_response_minutes
+        fields.update(
+            response_due_at=unanswered + timedelta(minutes=minutes) if minutes is not None else None,
+            breach_notified_at=None,
+        )
+    Conversation.objects.filter(id=action.conversation_id).update(**fields)
 
 
 def _fail(action: NetworkAction, code: str, reason: str) -> str:
@@ -534,6 +595,7 @@ def _fail(action: NetworkAction, code: str, reason: str) -> str:
         if not changed:
             return "skipped"
         conversation = action.conversation
+        Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())  # the live thread
         _audit(conversation, None, "action_failed", action=action.id, kind=action.kind, code=code, reason=reason)
         requester = action.requested_by
         if requester is not None:

@@ -26,7 +26,8 @@ class QueueRule:
     name: str
     team_id: int
     networks: frozenset[str]
-    account_ids: frozenset[int]  # the queue's accounts and its groups' accounts; empty: every account
+    restricts_accounts: bool  # the queue names accounts or groups (then only theirs, even if none is left)
+    account_ids: frozenset[int]  # the queue's accounts and its groups' accounts
     languages: frozenset[str]
     kinds: frozenset[str]
     sentiment_below: float | None
@@ -102,7 +103,7 @@ class Rules:
         for q in self.queues:
             if q.networks and arrival.network not in q.networks:
                 continue
-            if q.account_ids and arrival.account_id not in q.account_ids:
+            if q.restricts_accounts and arrival.account_id not in q.account_ids:
                 continue
             if q.languages and arrival.lang not in q.languages:
                 continue
@@ -147,7 +148,8 @@ def rules_load(org_id: int) -> Rules:
     rules = []
     for q in queues:
         account_ids = {a.id for a in q.accounts.all()}
-        for group in q.account_groups.all():
+        groups = list(q.account_groups.all())
+        for group in groups:
             account_ids |= {a.id for a in group.accounts.all()}
         rules.append(
             QueueRule(
@@ -155,6 +157,7 @@ def rules_load(org_id: int) -> Rules:
                 name=q.name,
                 team_id=q.team_id,
                 networks=frozenset(q.networks),
+                restricts_accounts=bool(account_ids or groups),
                 account_ids=frozenset(account_ids),
                 languages=frozenset(q.languages),
                 kinds=frozenset(q.kinds),

@@ -412,11 +412,6 @@ def presence_others(*, conversation: Conversation, actor: Membership | None) -> 
     return sorted(others, key=lambda p: (p.state != PresenceState.REPLYING, str(p.membership.user)))
 
 
-def inbox_changed_since(*, org: Organization, actor: Membership | None, filters: InboxFilters, since: datetime) -> bool:
-    """Whether anything the inbox lists with these filters changed after ``since`` (the live refresh)."""
-    return conversation_filter(org=org, actor=actor, filters=filters).filter(updated_at__gt=since).exists()
-
-
 def action_list(*, org: Organization, conversation: Conversation) -> QuerySet[ModerationAction]:
     return (
         ModerationAction.objects.filter(organization=org, conversation=conversation)

@@ -168,6 +168,7 @@ def conversations_ingest(*, account: SocialAccount, items: Sequence[IngestItem])
         inserted = _messages_insert(org_id, platform, [(ids[key], entry) for key, entry in placed], now)
     if inserted < len(placed):  # a concurrent poll stored some of them first: recount what this page touched
         _conversations_recount(account, sorted(threads))
+    _inbox_changed(org_id)
     automatic = sorted({r.queue_id for r in routes.values() if r.automatic and r.queue_id is not None})
     if automatic:
         transaction.on_commit(lambda: _assignment_enqueue(automatic))
@@ -324,7 +325,33 @@ def _excerpt(text: str) -> str:
 
 
 # --- the audit log ------------------------------------------------------------------------------------------
+def inbox_version(*, org_id: int) -> str:
+    """A token that changes after every committed change to the organization's inbox (a page ingested, an
+    assignment, a status, a reply…): the live inbox re-renders only when it differs from the one it showed."""
+    return str(cache.get(_version_key(org_id), 0))
+
+
+def _version_key(org_id: int) -> str:
+    return f"moderation:inbox-version:{org_id}"
+
+
+def _inbox_changed(org_id: int) -> None:
+    """Bump the organization's inbox version once the caller's transaction commits (a poll that sees the new
+    version also sees the change)."""
+    transaction.on_commit(lambda: _bump(org_id))
+
+
+def _bump(org_id: int) -> None:
+    key = _version_key(org_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # not there yet (or evicted): any new value differs from what a page showed
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
+
+
 def _audit(conversation: Conversation, actor: Membership | None, what: str, /, **detail: Any) -> ModerationAction:
+    _inbox_changed(conversation.organization_id)
     return ModerationAction.objects.create(
         organization_id=conversation.organization_id,
         conversation=conversation,
@@ -534,6 +561,8 @@ def conversation_take(*, conversation: Conversation, actor: Membership) -> Conve
 def conversation_release(*, conversation: Conversation, actor: Membership) -> Conversation:
     """Give one's own conversation back to its queue (automatic assignment may then give it to someone else)."""
     require(actor, Perm.REPLY_CONVERSATIONS)
+    if not actor.pk:
+        raise ValidationFailed(_("An API key holds no conversation: unassign it instead."), field="assignee")
     changed = Conversation.objects.filter(id=conversation.id, assignee=actor).update(
         assignee=None, assigned_at=None, updated_at=timezone.now()
     )
@@ -733,10 +762,12 @@ def queue_assign_waiting(*, queue_id: int, limit: int = 500) -> int:
         if queue.assignment_mode == AssignmentMode.MANUAL:
             return 0
         working = [r for r in Role.values if role_allows(r, Perm.REPLY_CONVERSATIONS)]
+        # The agents are locked too (in one order for every run): two queues of one team assigning at once must
+        # not both fill the same agent's last free place.
         agents = list(
-            Agent.objects.filter(
-                membership__teams=queue.team_id, available=True, membership__role__in=working
-            ).order_by("membership_id")
+            Agent.objects.select_for_update(of=("self",))
+            .filter(membership__teams=queue.team_id, available=True, membership__role__in=working)
+            .order_by("membership_id")
         )
         if not agents:
             return 0
@@ -785,6 +816,7 @@ def queue_assign_waiting(*, queue_id: int, limit: int = 500) -> int:
             for conversation_id, member_id in assigned
         )  # fmt: skip
         Agent.objects.filter(membership_id__in=list(picks)).update(last_assigned_at=now)
+        _inbox_changed(queue.organization_id)
         if queue.assignment_mode == AssignmentMode.ROUND_ROBIN and last != queue.rr_last_id:
             Queue.objects.filter(id=queue.id).update(rr_last_id=last)
     return len(assigned)
@@ -814,9 +846,10 @@ def sla_breaches_notify(*, limit: int = 500) -> int:
     told = 0
     for conversation_id in ids:
         with transaction.atomic():
-            if not Conversation.objects.filter(id=conversation_id, breach_notified_at__isnull=True).update(
-                breach_notified_at=now
-            ):
+            still_late = Conversation.objects.filter(
+                id=conversation_id, breach_notified_at__isnull=True, response_due_at__lte=now, status__in=AWAITING_US
+            )
+            if not still_late.update(breach_notified_at=now):
                 continue  # another sweep told them
             conversation = Conversation.objects.select_related("queue", "assignee__user").get(id=conversation_id)
             due = conversation.response_due_at
@@ -1029,13 +1062,23 @@ def agent_update(
 MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
 
 
-def _mentioned(org_id: int, text: str) -> list[Membership]:
-    """Members named in a note: @ and their e-mail address, or its part before the @ (``@agent1``)."""
+def _mentioned(conversation: Conversation, text: str) -> list[Membership]:
+    """Members named in a note: @ and their e-mail address, or its part before the @ (``@agent1``); only those
+    who may see the conversation (a community manager of another team is not told of it)."""
     names = {m.lower().rstrip(".") for m in MENTION_RE.findall(text)}
     if not names:
         return []
-    members = Membership.objects.filter(organization_id=org_id).select_related("user")
-    return [m for m in members if m.user.email.lower() in names or m.user.email.lower().split("@")[0] in names]
+    members = Membership.objects.filter(organization_id=conversation.organization_id).select_related("user")
+    named = [m for m in members if m.user.email.lower() in names or m.user.email.lower().split("@")[0] in names]
+    return [m for m in named if _may_see(m, conversation)]
+
+
+def _may_see(member: Membership, conversation: Conversation) -> bool:
+    if role_allows(member.role, Perm.SEE_ALL_CONVERSATIONS):
+        return True
+    if conversation.queue_id is None or conversation.assignee_id == member.pk:
+        return True
+    return Queue.objects.filter(id=conversation.queue_id, team__members=member).exists()
 
 
 @transaction.atomic
@@ -1053,7 +1096,8 @@ def note_add(*, conversation: Conversation, actor: Membership, text: str) -> Not
         author=actor if actor.pk else None,
         text=text,
     )
-    mentioned = [m for m in _mentioned(conversation.organization_id, text) if m.pk != actor.pk]
+    Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())  # the live thread shows it
+    mentioned = [m for m in _mentioned(conversation, text) if m.pk != actor.pk]
     note.mentioned.set(mentioned)
     _audit(conversation, actor, "note", note=note.id, mentioned=[m.pk for m in mentioned])
     if mentioned:

@@ -109,7 +109,10 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Mod
         return self._detail(self.get_object())
 
     def _fresh(self, conversation: Conversation) -> Response:
-        return Response(ConversationOutputSerializer(self.get_queryset().get(id=conversation.id)).data)
+        """The conversation as the change left it (read without the caller's visibility: releasing one held
+        outside one's teams' queues takes it out of what one sees)."""
+        fresh = Conversation.objects.select_related("account", "assignee__user", "queue").get(id=conversation.id)
+        return Response(ConversationOutputSerializer(fresh).data)
 
     @extend_schema(request=StatusInputSerializer, responses={200: ConversationOutputSerializer, 400: None})
     @action(detail=True, methods=["post"])
@@ -167,7 +170,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Mod
         queue_id = data.validated_data["queue"]
         queue = selectors.queue_get(org=self.org, queue_id=queue_id) if queue_id else None
         services.conversation_move(conversation=conversation, queue=queue, actor=self.actor)
-        return Response(ConversationOutputSerializer(Conversation.objects.get(id=conversation.id)).data)
+        return self._fresh(conversation)
 
     @extend_schema(request=EscalateInputSerializer, responses=ConversationOutputSerializer)
     @action(detail=True, methods=["post"])

@@ -37,6 +37,23 @@ def start_worker(
     )  # fmt: skip
 
 
+BENCH_DATABASE = "smms_bench"
+
+
+def require_bench_database() -> None:
+    """Refuse to run a benchmark that writes at scale (and rebuilds indexes) anywhere but the throwaway database
+    `make bench-db` recreates."""
+    from django.core.management.base import CommandError
+    from django.db import connection
+
+    name = connection.settings_dict.get("NAME")
+    if connection.vendor != "postgresql" or name != BENCH_DATABASE:
+        raise CommandError(
+            f"benchmarks write millions of rows: they run on PostgreSQL's {BENCH_DATABASE} database only "
+            f"(this is {connection.vendor} {name!r}); use the Makefile's bench targets"
+        )
+
+
 def database_url() -> str:
     """The URL of the database this process uses (a test database included), for the workers it starts."""
     from urllib.parse import quote

@@ -316,3 +316,47 @@ def test_two_assignment_runs_at_once_give_each_conversation_once_and_respect_cap
     assert sum(assigned) == 12  # 3 agents with room for 4 each: one run did it all or they shared it, never more
     assert services.agent_loads([a.id for a in agents]) == {a.id: 4 for a in agents}
     assert ModerationAction.objects.filter(action="assign").count() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_queues_of_one_team_assigning_at_once_do_not_overfill_an_agent(personas, account, team):
+    first = make_queue(personas.lead, team, "First", assignment_mode=AssignmentMode.ROUND_ROBIN)
+    second = make_queue(personas.lead, team, "Second", assignment_mode=AssignmentMode.ROUND_ROBIN)
+    [agent] = make_agents(personas.org, team, 1, capacity=1)
+    waiting(personas, account, first, 3)
+    waiting(personas, account, second, 3, start=100)
+    results = at_once(
+        lambda: services.queue_assign_waiting(queue_id=first.id),
+        lambda: services.queue_assign_waiting(queue_id=second.id),
+    )
+    assert sum(results) == 1
+    assert services.agent_loads([agent.id]) == {agent.id: 1}
+
+
+def test_a_note_mentions_only_people_who_may_see_the_conversation(personas, account, team):
+    from tests.factories import MembershipFactory
+
+    queue = make_queue(personas.lead, team)
+    outsider = MembershipFactory(organization=personas.org, user__email="sales@acme.test")  # in no team
+    conversation = make_conversation(personas.org, account, 1, queue=queue)
+    note = services.note_add(conversation=conversation, actor=personas.lead, text="@sales @agent have a look")
+    assert list(note.mentioned.all()) == []  # agent and sales are in no team of this queue
+    team.members.add(personas.agent)
+    note = services.note_add(conversation=conversation, actor=personas.lead, text="@sales @agent have a look")
+    assert list(note.mentioned.all()) == [personas.agent]
+    assert outsider.pk
+
+
+def test_releasing_through_the_api_answers_even_when_it_leaves_the_callers_view(
+    personas, account, team, api_client_for, api_key_client
+):
+    from accounts.models import Team as TeamModel
+
+    sales = TeamModel.objects.create(organization=personas.org, name="Sales")
+    queue = make_queue(personas.lead, sales)
+    conversation = make_conversation(personas.org, account, 1, queue=queue, assignee=personas.agent)
+    answer = api_client_for(personas.agent).post(f"/api/v1/conversations/{conversation.id}/release/")
+    assert answer.status_code == 200
+    assert answer.json()["assignee"] is None
+    key = api_key_client(personas.admin, ["moderation:write"])
+    assert key.post(f"/api/v1/conversations/{conversation.id}/release/").status_code == 400

@@ -297,3 +297,58 @@ def test_the_dispatcher_hands_out_only_what_a_lost_enqueue_left_waiting(personas
     assert outbox.network_actions_due() == [action.id]  # the enqueue was lost: the dispatcher sends it
     assert outbox.network_actions_due() == []  # leased
     assert run(action) == "done"
+
+
+def test_a_request_token_reused_for_another_conversation_is_refused(personas, simulator):
+    _account, conversations = inbox_of(personas, simulator, count=2)
+    first, second = conversations[:2]
+    outbox.reply_request(conversation=first, actor=personas.agent, text="One", client_token="crm-1")
+    with pytest.raises(Conflict, match="already used"):
+        outbox.reply_request(conversation=second, actor=personas.agent, text="Two", client_token="crm-1")
+    with pytest.raises(Conflict, match="already used"):
+        outbox.message_action_request(
+            message=first.messages.first(), actor=personas.agent, kind="like", client_token="crm-1"
+        )
+
+
+def test_a_colleagues_identical_reply_is_not_taken_for_ours(personas, simulator):
+    _account, [conversation] = inbox_of(personas, simulator)
+    theirs = outbox.reply_request(conversation=conversation, actor=personas.lead, text="Merci !")
+    assert run(theirs) == "done"
+    ours = outbox.reply_request(conversation=conversation, actor=personas.agent, text="Merci !")
+    NetworkAction.objects.filter(id=ours.id).update(unknown_outcome=True)  # as after a lost answer
+    assert run(ours) == "done"
+    theirs.refresh_from_db()
+    ours.refresh_from_db()
+    assert theirs.remote_id != ours.remote_id  # found the colleague's post, knew it was not ours, sent ours
+    assert Message.objects.filter(id=theirs.reply_id, remote_id=theirs.remote_id).exists()
+    assert len(replies_on(simulator, "mastodon", "Merci !")) == 2
+
+
+def test_a_message_of_theirs_that_came_while_the_reply_waited_keeps_the_clock_running(personas, simulator, team):
+    from moderation.services import QueueSpec
+
+    services.queue_save(actor=personas.lead, spec=QueueSpec(name="Care", team=team, first_response_minutes=30))
+    _account, [conversation] = inbox_of(personas, simulator)
+    action = outbox.reply_request(conversation=conversation, actor=personas.agent, text="On it")
+    later = timezone.now() + timedelta(minutes=1)
+    Message.objects.create(
+        conversation=conversation, organization=personas.org, platform="mastodon", direction="in", remote_id="late",
+        author_id="1", author_handle="x", text="Hello? Anyone?", created_at=later,
+    )  # fmt: skip
+    Conversation.objects.filter(id=conversation.id).update(last_message_at=later, excerpt="Hello? Anyone?")
+    assert run(action) == "done"
+    conversation.refresh_from_db()
+    assert conversation.status == "new"  # not "waiting for them": their last message is unanswered
+    assert conversation.response_due_at == later + timedelta(minutes=30)
+    assert conversation.excerpt == "Hello? Anyone?"
+    assert conversation.first_response_at is not None
+
+
+def test_a_link_the_network_returns_that_is_not_a_web_address_is_not_kept(personas, simulator):
+    from smms.connectors.types import RemotePost
+
+    _account, [conversation] = inbox_of(personas, simulator)
+    assert outbox._web_url(RemotePost(id="1", url="javascript:alert(1)")) == ""
+    assert outbox._web_url(RemotePost(id="1", url="https://x.example/1")) == "https://x.example/1"
+    assert conversation.id

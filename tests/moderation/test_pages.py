@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -16,18 +17,33 @@ from moderation.models import Conversation, Message, Presence, Queue, SavedView
 from tests.moderation.conftest import make_agents, make_conversation, make_queue
 
 
-def test_the_live_refresh_answers_204_until_something_the_filters_select_changes(personas, client_for, account):
+def test_the_live_refresh_answers_204_until_the_inbox_changes(
+    personas, client_for, account, django_capture_on_commit_callbacks
+):
     conversation = make_conversation(personas.org, account, 1)
     client = client_for(personas.agent)
-    since = timezone.now().isoformat()
+    version = QueryDict(client.get(reverse("inbox")).context["live_query"])["version"]
     url = reverse("inbox_live")
-    assert client.get(url, {"since": since}).status_code == 204
-    Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now(), excerpt="A new message")
-    changed = client.get(url, {"since": since})
+    assert client.get(url, {"version": version}).status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):  # the version moves once the change is committed
+        services.conversation_status_change(conversation=conversation, action="resolve", actor=personas.lead)
+    changed = client.get(url, {"version": version, "status": "new"})
     assert changed.status_code == 200
-    assert b"A new message" in changed.content
-    assert b"hx-get" in changed.content  # the next poll, with a later "since"
-    assert client.get(url, {"since": since, "status": "resolved"}).status_code == 204  # not in this view
+    assert changed.context["page"].conversations == []  # the row that left the filter goes away
+    assert b"hx-get" in changed.content  # the next poll, with the new version
+    newer = QueryDict(changed.context["live_query"])["version"]
+    assert newer != version
+    assert client.get(url, {"version": newer}).status_code == 204
+
+
+def test_a_note_or_a_finished_action_refreshes_the_open_conversation(personas, client_for, account):
+    conversation = make_conversation(personas.org, account, 1)
+    client = client_for(personas.agent)
+    version = client.get(reverse("conversation_detail", args=[conversation.id])).context["version"]
+    url = reverse("conversation_thread", args=[conversation.id])
+    assert client.get(url, {"version": version}).status_code == 204
+    services.note_add(conversation=conversation, actor=personas.lead, text="Refund already made")
+    assert b"Refund already made" in client.get(url, {"version": version}).content
 
 
 def test_a_colleague_viewing_or_replying_is_shown_on_the_conversation(personas, client_for, account, settings):

@@ -182,3 +182,10 @@ def test_moving_a_conversation_takes_the_new_queues_sla_and_leaves_its_assignee(
     assert conversation.assignee is None
     assert conversation.response_due_at == conversation.last_inbound_at + timedelta(minutes=10)
     assert ModerationAction.objects.filter(conversation=conversation, action="move").exists()
+
+
+def test_a_queue_for_an_account_group_left_empty_takes_nothing(personas, team, stream):
+    group = AccountGroup.objects.create(organization=personas.org, name="Gone")
+    make_queue(personas.lead, team, "Empty group", position=1, account_groups=[group])
+    ingest(stream, arrival("1"))
+    assert routed("1").queue is None

@@ -86,8 +86,7 @@ class Command(BaseCommand):
         from simulator.app import Simulator
         from simulator.server import running_simulator
 
-        if connection.vendor != "postgresql":
-            raise CommandError("the inbox benchmark runs on PostgreSQL (make bench-inbox sets it up)")
+        bench.require_bench_database()
         if options["messages_per_conversation"] < 1:
             raise CommandError("--messages-per-conversation is at least 1")
         self.problems = []
