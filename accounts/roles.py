@@ -106,6 +106,11 @@ def role_allows(role: str | None, perm: Perm) -> bool:
     return perm in ROLE_PERMISSIONS.get(role, frozenset())
 
 
+def roles_with(perm: Perm) -> list[str]:
+    """Every role that allows ``perm``, for a query on members (``role__in=roles_with(...)``)."""
+    return [role for role in Role.values if role_allows(role, perm)]
+
+
 class Scope(StrEnum):
     """API-key scopes: ``<area>:read`` allows safe methods, ``<area>:write`` allows changes."""
 

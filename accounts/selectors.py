@@ -32,7 +32,7 @@ from .models import (
     Team,
     User,
 )
-from .roles import Perm, Role, refusal, role_allows
+from .roles import Perm, Role, refusal, role_allows, roles_with
 
 
 def token_hash(token: str) -> str:
@@ -303,9 +303,9 @@ def approval_refusal(*, approver: Membership, author: User | None, rules: Approv
 
 def approver_list(*, org: Organization, author: User | None, rules: ApprovalRules) -> list[Membership]:
     """Every member of ``org`` who may approve a post by ``author`` under ``rules``."""
-    candidates = Membership.objects.filter(
-        organization=org, role__in=[r for r in Role.values if role_allows(r, Perm.APPROVE_POSTS)]
-    ).select_related("user")
+    candidates = Membership.objects.filter(organization=org, role__in=roles_with(Perm.APPROVE_POSTS)).select_related(
+        "user"
+    )
     return [m for m in candidates if approval_refusal(approver=m, author=author, rules=rules) is None]
 
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from accounts import selectors as account_selectors
 from accounts.models import Membership, Organization, Platform, SocialAccount, SocialAccountStatus
 from accounts.platforms import capabilities
-from accounts.roles import Perm, Role, role_allows
+from accounts.roles import Perm, role_allows, roles_with
 from smms.errors import NotFound, ValidationFailed
 
 from .models import (
@@ -363,8 +363,9 @@ class AgentRow:
 
 def agent_list(*, org: Organization, team_id: int | None = None) -> list[AgentRow]:
     """Members who may reply, with availability, capacity and open conversations (the lead's view): 3 queries."""
-    working = [r for r in Role.values if role_allows(r, Perm.REPLY_CONVERSATIONS)]
-    members = Membership.objects.filter(organization=org, role__in=working).select_related("user", "agent")
+    members = Membership.objects.filter(organization=org, role__in=roles_with(Perm.REPLY_CONVERSATIONS)).select_related(
+        "user", "agent"
+    )
     if team_id is not None:
         members = members.filter(teams=team_id)
     members = members.prefetch_related("teams").order_by("user__first_name", "user__email")
@@ -391,9 +392,8 @@ def agent_list(*, org: Organization, team_id: int | None = None) -> list[AgentRo
 
 
 def assignable_members(*, org: Organization) -> list[Membership]:
-    working = [r for r in Role.values if role_allows(r, Perm.REPLY_CONVERSATIONS)]
     return list(
-        Membership.objects.filter(organization=org, role__in=working)
+        Membership.objects.filter(organization=org, role__in=roles_with(Perm.REPLY_CONVERSATIONS))
         .select_related("user")
         .order_by("user__first_name", "user__email")
     )

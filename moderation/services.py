@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts import services as account_services
 from accounts.models import AccountGroup, Membership, NotificationKind, Platform, SocialAccount, Team
-from accounts.roles import Perm, Role, role_allows
+from accounts.roles import Perm, Role, role_allows, roles_with
 from accounts.services import require
 from crm_bridge.services import event_publish
 from listening.query import QuerySyntaxError, parse
@@ -761,12 +761,15 @@ def queue_assign_waiting(*, queue_id: int, limit: int = 500) -> int:
         queue = Queue.objects.get(id=queue_id)
         if queue.assignment_mode == AssignmentMode.MANUAL:
             return 0
-        working = [r for r in Role.values if role_allows(r, Perm.REPLY_CONVERSATIONS)]
         # The agents are locked too (in one order for every run): two queues of one team assigning at once must
         # not both fill the same agent's last free place.
         agents = list(
             Agent.objects.select_for_update(of=("self",))
-            .filter(membership__teams=queue.team_id, available=True, membership__role__in=working)
+            .filter(
+                membership__teams=queue.team_id,
+                available=True,
+                membership__role__in=roles_with(Perm.REPLY_CONVERSATIONS),
+            )
             .order_by("membership_id")
         )
         if not agents:
