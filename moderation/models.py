@@ -37,6 +37,12 @@ class ConversationStatus(models.TextChoices):
     SPAM = "spam", _("Spam")
 
 
+# A message of theirs waits for our answer: the response clock runs and automatic assignment applies.
+AWAITING_US = (ConversationStatus.NEW, ConversationStatus.OPEN)
+# Not finished: these count in an agent's load and in a queue's backlog.
+OPEN_STATUSES = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.WAITING)
+
+
 class AssignmentMode(models.TextChoices):
     MANUAL = "manual", _("Manual: a team lead or the agents themselves")
     ROUND_ROBIN = "round_robin", _("Round-robin among available agents")

@@ -49,6 +49,7 @@ from smms.lib.backoff import attempt_failed, outcome_unknown, retry_at
 from smms.lib.db import db_datetime, update_returning
 
 from .models import (
+    AWAITING_US,
     Conversation,
     ConversationStatus,
     Direction,
@@ -57,7 +58,7 @@ from .models import (
     NetworkActionKind,
     NetworkActionState,
 )
-from .services import AWAITING_US, _audit, _event_data, _excerpt, _news
+from .services import _audit, _event_data, _excerpt, _news
 
 logger = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
@@ -26,6 +27,8 @@ from accounts.roles import Perm, role_allows, roles_with
 from smms.errors import NotFound, ValidationFailed
 
 from .models import (
+    AWAITING_US,
+    OPEN_STATUSES,
     Agent,
     CannedReply,
     Conversation,
@@ -42,8 +45,6 @@ from .models import (
 )
 
 PAGE_SIZE = 50
-AWAITING_US = (ConversationStatus.NEW, ConversationStatus.OPEN)
-OPEN_STATUSES = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.WAITING)
 # A response due within this long is "at risk" in the inbox's SLA filter and badges.
 AT_RISK = timedelta(minutes=30)
 
@@ -370,12 +371,7 @@ def agent_list(*, org: Organization, team_id: int | None = None) -> list[AgentRo
         members = members.filter(teams=team_id)
     members = members.prefetch_related("teams").order_by("user__first_name", "user__email")
     people = list(members)
-    loads = dict(
-        Conversation.objects.filter(assignee__in=people, status__in=OPEN_STATUSES)
-        .order_by()
-        .values_list("assignee_id")
-        .annotate(n=Count("id"))
-    )
+    loads = agent_loads(m.id for m in people)
     rows = []
     for m in people:
         agent = getattr(m, "agent", None)
@@ -384,11 +380,27 @@ def agent_list(*, org: Organization, team_id: int | None = None) -> list[AgentRo
                 membership=m,
                 available=agent.available if agent is not None else False,
                 capacity=agent.capacity if agent is not None else Agent._meta.get_field("capacity").default,
-                load=loads.get(m.id, 0),
+                load=loads[m.id],
                 teams=[t.name for t in m.teams.all()],
             )
         )
     return rows
+
+
+def agent_loads(member_ids: Iterable[int]) -> dict[int, int]:
+    """Open conversations (new, open, waiting) assigned to each member (0 for none): an index-only count."""
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    rows = (
+        Conversation.objects.filter(assignee_id__in=ids, status__in=OPEN_STATUSES)
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+    )
+    loads = dict.fromkeys(ids, 0)
+    loads.update({row["assignee_id"]: row["n"] for row in rows})
+    return loads
 
 
 def assignable_members(*, org: Organization) -> list[Membership]:

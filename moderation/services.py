@@ -34,8 +34,9 @@ from smms.connectors.types import Interaction, InteractionKind
 from smms.errors import Conflict, DomainError, NotFound, ValidationFailed
 from smms.lib.db import db_datetime, update_returning
 
-from . import routing
+from . import routing, selectors
 from .models import (
+    AWAITING_US,
     Agent,
     AssignmentMode,
     CannedReply,
@@ -437,9 +438,6 @@ STATUS_ACTIONS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "reopen": (ConversationStatus.OPEN, frozenset({ConversationStatus.RESOLVED, ConversationStatus.SPAM})),
 }
-AWAITING_US = (ConversationStatus.NEW, ConversationStatus.OPEN)
-# Conversations that count in an agent's load.
-OPEN_STATUSES = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.WAITING)
 
 
 @transaction.atomic
@@ -705,22 +703,6 @@ def conversations_bulk(
 
 
 # --- automatic assignment -----------------------------------------------------------------------------------
-def agent_loads(member_ids: Iterable[int]) -> dict[int, int]:
-    """Open conversations (new, open, waiting) assigned to each member: an index-only count."""
-    ids = list(member_ids)
-    if not ids:
-        return {}
-    rows = (
-        Conversation.objects.filter(assignee_id__in=ids, status__in=OPEN_STATUSES)
-        .order_by()
-        .values("assignee_id")
-        .annotate(n=Count("id"))
-    )
-    loads = dict.fromkeys(ids, 0)
-    loads.update({row["assignee_id"]: row["n"] for row in rows})
-    return loads
-
-
 def _pick_round_robin(order: list[int], free: dict[int, int], last: int | None) -> int | None:
     """The next agent after ``last`` (by member id, wrapping around) who has room."""
     if not order:
@@ -775,7 +757,7 @@ def queue_assign_waiting(*, queue_id: int, limit: int = 500) -> int:
         if not agents:
             return 0
         order = [a.membership_id for a in agents]
-        loads = agent_loads(order)
+        loads = selectors.agent_loads(order)
         free = {a.membership_id: a.capacity - loads[a.membership_id] for a in agents}
         room = sum(max(0, n) for n in free.values())
         if room == 0:

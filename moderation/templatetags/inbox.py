@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from moderation.models import Conversation, ConversationStatus, ModerationAction
+from moderation.models import AWAITING_US, Conversation, ModerationAction
 from moderation.selectors import AT_RISK
 
 register = template.Library()
@@ -17,7 +17,7 @@ register = template.Library()
 def sla_state(conversation: Conversation) -> str:
     """ "breached" when our response is overdue, "at_risk" when it is due within 30 minutes, else ""."""
     due = conversation.response_due_at
-    if due is None or conversation.status not in (ConversationStatus.NEW, ConversationStatus.OPEN):
+    if due is None or conversation.status not in AWAITING_US:
         return ""
     now = timezone.now()
     if due <= now:

@@ -147,7 +147,7 @@ def test_load_balancing_gives_the_next_conversation_to_the_least_loaded_agent(pe
     got = [Conversation.objects.get(id=c.id).assignee for c in new]
     assert got[0] == idle  # 0 open
     assert sorted(m.id for m in got[1:]) == sorted([calm.id, idle.id])  # then 1 and 1: never the busy one
-    assert services.agent_loads([busy.id, calm.id, idle.id]) == {busy.id: 3, calm.id: 2, idle.id: 2}
+    assert selectors.agent_loads([busy.id, calm.id, idle.id]) == {busy.id: 3, calm.id: 2, idle.id: 2}
 
 
 def test_nobody_gets_more_than_their_capacity_and_the_rest_waits(personas, account, team):
@@ -314,7 +314,7 @@ def test_two_assignment_runs_at_once_give_each_conversation_once_and_respect_cap
     waiting(personas, account, queue, 20)
     assigned = at_once(*[lambda: services.queue_assign_waiting(queue_id=queue.id)] * 2)
     assert sum(assigned) == 12  # 3 agents with room for 4 each: one run did it all or they shared it, never more
-    assert services.agent_loads([a.id for a in agents]) == {a.id: 4 for a in agents}
+    assert selectors.agent_loads([a.id for a in agents]) == {a.id: 4 for a in agents}
     assert ModerationAction.objects.filter(action="assign").count() == 12
 
 
@@ -330,7 +330,7 @@ def test_two_queues_of_one_team_assigning_at_once_do_not_overfill_an_agent(perso
         lambda: services.queue_assign_waiting(queue_id=second.id),
     )
     assert sum(results) == 1
-    assert services.agent_loads([agent.id]) == {agent.id: 1}
+    assert selectors.agent_loads([agent.id]) == {agent.id: 1}
 
 
 def test_a_note_mentions_only_people_who_may_see_the_conversation(personas, account, team):
