@@ -1059,11 +1059,9 @@ def _mentioned(conversation: Conversation, text: str) -> list[Membership]:
 
 
 def _may_see(member: Membership, conversation: Conversation) -> bool:
-    if role_allows(member.role, Perm.SEE_ALL_CONVERSATIONS):
-        return True
-    if conversation.queue_id is None or conversation.assignee_id == member.pk:
-        return True
-    return Queue.objects.filter(id=conversation.queue_id, team__members=member).exists()
+    """The inbox's one visibility rule (selectors.conversation_queryset), asked of one conversation."""
+    visible = selectors.conversation_queryset(org=conversation.organization, actor=member)
+    return visible.filter(id=conversation.id).exists()
 
 
 @transaction.atomic
